@@ -1,0 +1,224 @@
+"""Camera response functions (CRFs): DoRF curves, their split, the (inverse-)EMoR model,
+parametric modern tone curves, the monotonic projection and curve application.
+
+Conventions
+-----------
+A *curve* is sampled at ``CURVE_SAMPLES`` (1024) points on ``linspace(0, 1, 1024)``. A response
+curve ``F`` maps linear irradiance to pixel brightness; an inverse curve ``g = F^-1`` maps
+brightness back to linear irradiance. Both are monotone with ``F(0)=0`` and ``F(1)=1``.
+
+The DoRF database and the EMoR models are by Grossberg and Nayar ("What is the space of camera
+response functions?", CVPR 2003; "Modeling the space of camera response functions", PAMI 2004);
+see ``resources/crf/NOTICE``.
+
+The NumPy functions load and prepare data; :func:`monotonic_projection` and :func:`apply_curve`
+are written with ``keras.ops`` so they run inside models under any Keras backend and inside
+``tf.function``.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+
+import keras
+import numpy as np
+
+CURVE_SAMPLES = 1024
+"""Number of samples of every curve on ``linspace(0, 1, CURVE_SAMPLES)``."""
+
+RESOURCE_DIR = pathlib.Path(__file__).resolve().parent / "resources" / "crf"
+
+DORF_TEST_CURVES = 10
+"""Unique DoRF curves held out for evaluation (the reference code's 191/10 split)."""
+
+DORF_SPLIT_SEED = 0
+"""Seed of the fixed, documented DoRF train/test split. Changing it changes every benchmark."""
+
+
+def curve_grid(samples: int = CURVE_SAMPLES) -> np.ndarray:
+    """The sample positions ``linspace(0, 1, samples)`` of every curve, float32."""
+    return np.linspace(0.0, 1.0, samples, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_dorf_arrays() -> dict[str, np.ndarray]:
+    with np.load(RESOURCE_DIR / "dorf_201x1024.npz") as data:
+        return {key: data[key].astype(np.float32) for key in data.files}
+
+
+def load_dorf() -> np.ndarray:
+    """All 201 DoRF response curves ``F``, float32 ``[201, 1024]``, sampled on :func:`curve_grid`."""
+    return _load_dorf_arrays()["B"].copy()
+
+
+def dorf_split(seed: int = DORF_SPLIT_SEED, n_test: int = DORF_TEST_CURVES) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, test)`` of the fixed DoRF split.
+
+    Rows that repeat another row (11 of the 201) are grouped with it, so a curve is never on both
+    sides. ``n_test`` unique curves are drawn for the test side with ``numpy.random.default_rng(seed)``;
+    the training side keeps every other row (191 rows with the defaults).
+    """
+    curves = _load_dorf_arrays()["B"]
+    _, group_of_row = np.unique(curves, axis=0, return_inverse=True)
+    group_of_row = group_of_row.reshape(-1)
+    groups = np.unique(group_of_row)
+    rng = np.random.default_rng(seed)
+    test_groups = rng.choice(groups, size=n_test, replace=False)
+    is_test = np.isin(group_of_row, test_groups)
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+def training_curves() -> np.ndarray:
+    """DoRF response curves of the training split, float32 ``[191, 1024]``."""
+    return load_dorf()[dorf_split()[0]]
+
+
+def test_curves() -> np.ndarray:
+    """DoRF response curves held out for evaluation, float32 ``[10, 1024]``."""
+    return load_dorf()[dorf_split()[1]]
+
+
+def invert_curve(curves: np.ndarray) -> np.ndarray:
+    """Inverse of monotone curves ``[..., N]`` sampled on the unit grid, by linear interpolation.
+
+    Flat stretches of ``F`` (several irradiances giving one brightness) map to the middle of the
+    stretch's irradiance range, the least-squares choice.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    flat = curves.reshape(-1, curves.shape[-1])
+    grid = np.linspace(0.0, 1.0, curves.shape[-1])
+    inverse = np.empty_like(flat)
+    for row, curve in enumerate(flat):
+        curve = np.maximum.accumulate(curve)
+        values, first = np.unique(curve, return_index=True)
+        last = len(curve) - 1 - np.unique(curve[::-1], return_index=True)[1]
+        middle = 0.5 * (grid[first] + grid[last])
+        if len(values) == 1:
+            inverse[row] = grid
+            continue
+        inverse[row] = np.interp(grid, values, middle)
+    inverse[:, 0], inverse[:, -1] = 0.0, 1.0
+    return inverse.reshape(curves.shape).astype(np.float32)
+
+
+def _read_emor_file(name: str) -> dict[str, np.ndarray]:
+    """Parse an EMoR text file: blocks headed ``name =`` followed by 1024 numbers."""
+    blocks: dict[str, list[float]] = {}
+    current = None
+    for line in (RESOURCE_DIR / name).read_text().splitlines():
+        if "=" in line:
+            current = line.split("=")[0].strip()
+            blocks[current] = []
+        elif line.strip():
+            blocks[current].extend(float(v) for v in line.split())
+    return {key: np.asarray(values, dtype=np.float32) for key, values in blocks.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def load_inverse_emor(k: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse-EMoR model ``g = g0 + w @ basis``: mean inverse curve ``g0`` ``[1024]`` and the
+    first ``k`` principal components ``basis`` ``[k, 1024]`` (float32, read-only)."""
+    if not 1 <= k <= 25:
+        raise ValueError(f"the inverse-EMoR model has 25 components; k={k} is out of range")
+    blocks = _read_emor_file("invemor.txt")
+    g0 = blocks["g0"]
+    basis = np.stack([blocks[f"hinv({i})"] for i in range(1, k + 1)])
+    for array in (g0, basis):
+        array.setflags(write=False)
+    return g0, basis
+
+
+def fit_inverse_emor(inverse_curves: np.ndarray, k: int = 11) -> np.ndarray:
+    """Least-squares inverse-EMoR weights ``[..., k]`` of inverse curves ``[..., 1024]``."""
+    g0, basis = load_inverse_emor(k)
+    residual = np.asarray(inverse_curves, dtype=np.float64) - g0
+    weights, *_ = np.linalg.lstsq(basis.T.astype(np.float64), residual.reshape(-1, residual.shape[-1]).T, rcond=None)
+    return weights.T.reshape(residual.shape[:-1] + (k,)).astype(np.float32)
+
+
+def gamma_curve(gamma: float = 2.2, samples: int = CURVE_SAMPLES) -> np.ndarray:
+    """Response ``F(x) = x ** (1 / gamma)`` on the unit grid, float32 ``[samples]``."""
+    return (curve_grid(samples) ** (1.0 / gamma)).astype(np.float32)
+
+
+def srgb_curve(samples: int = CURVE_SAMPLES) -> np.ndarray:
+    """The sRGB encoding (IEC 61966-2-1) as a response curve, float32 ``[samples]``."""
+    x = curve_grid(samples).astype(np.float64)
+    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
+    return y.astype(np.float32)
+
+
+def sample_tone_curves(rng: np.random.Generator, count: int, samples: int = CURVE_SAMPLES) -> np.ndarray:
+    """Random modern-camera response curves ``[count, samples]``: an sRGB-like encoding followed by
+    an S-shaped tone curve.
+
+    DoRF is mostly film and older cameras, while most JPEGs today come through sRGB-like
+    encodings with S-shaped tone curves. Each curve is (1) a power ``x ** (1/gamma)``,
+    gamma in [1.6, 2.8], or the sRGB encoding; (2) a toe ``y ** t``, t in [1, 1.3]; (3) a
+    contrast S-curve about a pivot m in [0.3, 0.65] with strength c in [1, 2]
+    (Schlick's gain, continuous and monotone); (4) a highlight shoulder
+    ``(1 + s) y / (y + s)``, s in [0.5, 20] (larger is milder). Every curve is monotone with
+    ``F(0)=0, F(1)=1``.
+    """
+    x = np.linspace(0.0, 1.0, samples)[None, :]
+    gamma = rng.uniform(1.6, 2.8, size=(count, 1))
+    use_srgb = rng.random((count, 1)) < 0.25
+    y = np.where(use_srgb, srgb_curve(samples)[None, :].astype(np.float64), x ** (1.0 / gamma))
+    y = y ** rng.uniform(1.0, 1.3, size=(count, 1))
+    pivot = rng.uniform(0.3, 0.65, size=(count, 1))
+    contrast = rng.uniform(1.0, 2.0, size=(count, 1))
+    low = pivot * (np.clip(y / pivot, 0, 1) ** contrast)
+    high = 1.0 - (1.0 - pivot) * (np.clip((1.0 - y) / (1.0 - pivot), 0, 1) ** contrast)
+    y = np.where(y < pivot, low, high)
+    shoulder = np.exp(rng.uniform(np.log(0.5), np.log(20.0), size=(count, 1)))
+    y = (1.0 + shoulder) * y / (y + shoulder)
+    y = np.maximum.accumulate(np.clip(y, 0.0, 1.0), axis=1)
+    y[:, 0], y[:, -1] = 0.0, 1.0
+    return y.astype(np.float32)
+
+
+def monotonic_projection(curves):
+    """The paper's monotonic constraint, eq. (3), batched and differentiable: ``[B, N] -> [B, N]``.
+
+    Take the differences of each curve, shift them by the most negative one (so all are >= 0),
+    cumulatively sum and normalise: the result is non-decreasing with ``g(0) = 0`` and
+    ``g(1) = 1`` for any finite input. Differences are first divided by their largest magnitude
+    (the normalisation makes the result invariant to that), so huge inputs cannot overflow; a tiny
+    constant keeps a constant input from dividing by zero (it then becomes the identity curve).
+    """
+    curves = keras.ops.convert_to_tensor(curves, dtype="float32")
+    diffs = curves[:, 1:] - curves[:, :-1]
+    scale = keras.ops.max(keras.ops.abs(diffs), axis=-1, keepdims=True)
+    diffs = diffs / keras.ops.maximum(scale, 1e-30)
+    shift = keras.ops.relu(-keras.ops.min(diffs, axis=-1, keepdims=True))
+    diffs = diffs + shift + 1e-9
+    diffs = diffs / keras.ops.sum(diffs, axis=-1, keepdims=True)
+    cumulative = keras.ops.cumsum(diffs, axis=-1)
+    return keras.ops.concatenate([keras.ops.zeros_like(curves[:, :1]), cumulative], axis=-1)
+
+
+def apply_curve(images, curves):
+    """Apply one curve per image by linear interpolation on its samples.
+
+    Args:
+        images: ``[B, H, W, C]`` values; clipped to [0, 1] (the curve's domain).
+        curves: ``[B, N]`` samples on ``linspace(0, 1, N)``.
+
+    Returns:
+        ``[B, H, W, C]`` float32, differentiable w.r.t. both inputs (w.r.t. the images through the
+        interpolation weights).
+    """
+    images = keras.ops.convert_to_tensor(images, dtype="float32")
+    curves = keras.ops.convert_to_tensor(curves, dtype="float32")
+    samples = keras.ops.shape(curves)[-1]
+    shape = keras.ops.shape(images)
+    flat = keras.ops.reshape(keras.ops.clip(images, 0.0, 1.0), (shape[0], -1))
+    position = flat * keras.ops.cast(samples - 1, "float32")
+    lower = keras.ops.clip(keras.ops.floor(position), 0.0, keras.ops.cast(samples - 2, "float32"))
+    fraction = position - lower
+    lower_index = keras.ops.cast(lower, "int32")
+    lower_value = keras.ops.take_along_axis(curves, lower_index, axis=1)
+    upper_value = keras.ops.take_along_axis(curves, lower_index + 1, axis=1)
+    values = lower_value + fraction * (upper_value - lower_value)
+    return keras.ops.reshape(values, shape)
