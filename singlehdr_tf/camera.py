@@ -53,7 +53,8 @@ def forward(hdr: tf.Tensor, curves: tf.Tensor, exposure: tf.Tensor | float | Non
         exposure: multiplier per image ``[B]`` (or scalar) applied before clipping.
     """
     clipped = clip(expose(hdr, exposure))
-    nonlinear = crf.apply_curve(clipped, curves)
+    # A tensor, not a tf.Variable: keras.ops passes variables through and its take_along_axis fails on them.
+    nonlinear = crf.apply_curve(clipped, tf.convert_to_tensor(curves, tf.float32))
     return CameraStages(clipped=clipped, nonlinear=nonlinear, ldr=quantize(nonlinear))
 
 
@@ -93,7 +94,8 @@ def jpeg_compress(ldr: tf.Tensor, seed: tf.Tensor, quality_range: tuple[int, int
 
     def encode_one(args):
         image, quality = args
-        encoded = tf.image.encode_jpeg(tf.image.convert_image_dtype(image, tf.uint8, saturate=True), quality=quality)
-        return tf.image.convert_image_dtype(tf.io.decode_jpeg(encoded, channels=3), tf.float32)
+        # encode_jpeg takes the quality only as a Python int; this op takes a tensor, so it runs
+        # inside tf.function. Decoded with the accurate DCT, as Pillow/libjpeg decode photos.
+        return tf.image.adjust_jpeg_quality(image, quality, dct_method="INTEGER_ACCURATE")
 
     return tf.map_fn(encode_one, (ldr, qualities), fn_output_signature=tf.float32)

@@ -1,0 +1,302 @@
+"""Reading and writing images: 8/16-bit photos (LDR), linear HDR files, tone-mapped previews.
+
+* LDR photos (JPEG, PNG, TIFF, WebP) are read with Pillow: grey and palette images become RGB,
+  alpha is dropped, the EXIF orientation is applied, 8-bit files give ``uint8`` and 16-bit files
+  ``uint16`` (16-bit colour, which Pillow would cut to 8 bits, is decoded with OpenImageIO).
+* HDR files (Radiance ``.hdr``, OpenEXR ``.exr`` half or float, float TIFF) go through OpenImageIO.
+* Every write is atomic (:func:`atomic_write`): a crash never leaves a partial file under the
+  final name.
+* Every failure of a file raises :class:`SingleHDRError` ``"<path>: <reason>"``.
+
+This module imports nothing else from the package, so tools can read images without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import secrets
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import OpenImageIO as oiio
+from PIL import ExifTags, Image
+
+PathLike = str | os.PathLike
+
+MAX_PIXELS = 1 << 27
+"""Largest image (width x height, about 134 megapixels) any reader decodes. Checked against the
+file header before decoding, so a small file announcing a huge image (a decompression bomb) is
+refused without allocating memory. Below Pillow's own hard limit, so this is the one that applies."""
+
+LDR_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp")
+HDR_EXTENSIONS = (".hdr", ".exr", ".tif", ".tiff")
+_LDR_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "WEBP"}  # Pillow's names; MPO is a multi-picture JPEG
+_LDR_WRITERS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+_FLOAT_FORMATS = {"half", "float", "double"}
+
+PREVIEW_KEY = 0.18
+"""Middle grey that :func:`tonemap` maps the log-average luminance to (Reinhard et al. 2002)."""
+PREVIEW_WHITE_PERCENTILE = 99.5
+"""Luminance percentile that :func:`tonemap` maps to white (it is never set below 1)."""
+
+
+class SingleHDRError(Exception):
+    """The package's error for bad files and inputs; the message is ``"<path or input>: <reason>"``."""
+
+
+def _fail(path: PathLike, reason: str) -> SingleHDRError:
+    reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
+    return SingleHDRError(f"{os.fspath(path)}: {reason}")
+
+
+def _check_readable(path: PathLike, extensions: tuple[str, ...], kind: str) -> pathlib.Path:
+    """The path as ``Path`` if it names a non-empty file with one of ``extensions``."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() not in extensions:
+        raise _fail(path, f"unsupported extension {path.suffix!r} for {kind} (expected one of {', '.join(extensions)})")
+    if not path.exists():
+        raise _fail(path, "file not found")
+    if not path.is_file():
+        raise _fail(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise _fail(path, "empty file")
+    return path
+
+
+def _check_pixels(path: PathLike, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise _fail(path, f"image too large ({width}x{height} pixels, limit MAX_PIXELS={MAX_PIXELS})")
+
+
+def _as_rgb(pixels: np.ndarray, channel_names: tuple[str, ...]) -> np.ndarray:
+    """``[H, W, C]`` -> ``[H, W, 3]``: the R, G, B channels, or the first (grey) one three times."""
+    if all(name in channel_names for name in "RGB"):
+        return pixels[..., [channel_names.index(name) for name in "RGB"]]
+    if pixels.shape[-1] >= 3 and "Y" not in channel_names:
+        return pixels[..., :3]
+    grey = channel_names.index("Y") if "Y" in channel_names else 0
+    return np.repeat(pixels[..., grey : grey + 1], 3, axis=-1)
+
+
+def _read_oiio(path: pathlib.Path, sample_type: str) -> tuple[np.ndarray, str]:
+    """Decode the first subimage as ``[H, W, 3]`` of ``sample_type``; also returns the file's own
+    sample format. The pixel count is checked from the header before decoding."""
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)  # keep the stored colour; alpha is dropped, not multiplied in
+    image_input = oiio.ImageInput.open(str(path), config)
+    if image_input is None:
+        raise _fail(path, f"cannot open ({oiio.geterror() or 'unknown format'})")
+    try:
+        spec = image_input.spec()
+        _check_pixels(path, spec.width, spec.height)
+        pixels = image_input.read_image(0, 0, 0, spec.nchannels, sample_type)
+        if pixels is None:
+            raise _fail(path, f"cannot decode ({image_input.geterror() or 'read failed'})")
+    finally:
+        image_input.close()
+    pixels = pixels.reshape(spec.height, spec.width, spec.nchannels)
+    return np.ascontiguousarray(_as_rgb(pixels, tuple(spec.channelnames))), str(spec.format)
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply the EXIF orientation tag (1-8) to ``[H, W, C]``, as ``PIL.ImageOps.exif_transpose`` does."""
+    transforms = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    transform = transforms.get(orientation)
+    return pixels if transform is None else np.ascontiguousarray(transform(pixels))
+
+
+def _is_16bit_colour(image: Image.Image) -> bool:
+    """True for 16-bit colour/grey-alpha files, which Pillow decodes to 8 bits (16-bit grey it keeps)."""
+    if image.mode.startswith("I") or image.mode == "F":
+        return False
+    rawmodes = [tile.args if isinstance(tile.args, str) else tile.args[0] for tile in image.tile if tile.args]
+    return any(";16" in str(rawmode) for rawmode in rawmodes)
+
+
+def _pil_to_rgb(path: pathlib.Path, image: Image.Image) -> np.ndarray:
+    """Decode a Pillow image to ``[H, W, 3]`` uint8 or (16-bit grey) uint16."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        grey = np.asarray(image).astype(np.uint16)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if image.mode in ("I", "F"):
+        raise _fail(path, f"unsupported sample format (Pillow mode {image.mode}); HDR files go through read_hdr")
+    return np.asarray(image.convert("RGB"))
+
+
+def read_ldr(path: PathLike) -> np.ndarray:
+    """Read a JPEG, PNG, TIFF or WebP photo as ``[H, W, 3]`` uint8 (8-bit files) or uint16 (16-bit).
+
+    Grey and palette images become RGB, alpha is dropped and the EXIF orientation is applied.
+    Raises :class:`SingleHDRError` for a missing, empty, truncated, corrupted, oversized or
+    unsupported file. Colour profiles are ignored (the pixels are taken as they are stored).
+    """
+    path = _check_readable(path, LDR_EXTENSIONS, "an LDR image")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own soft limit; MAX_PIXELS below is the limit that applies.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.format not in _LDR_FORMATS:
+                    raise _fail(path, f"unsupported image format {image.format} (expected JPEG, PNG, TIFF or WebP)")
+                _check_pixels(path, image.width, image.height)
+                if _is_16bit_colour(image):
+                    pixels = _read_oiio(path, "uint16")[0]
+                else:
+                    pixels = _pil_to_rgb(path, image)
+                orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except SingleHDRError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise _fail(path, f"image too large ({error})") from None
+    except Image.UnidentifiedImageError:
+        raise _fail(path, "cannot decode: not a JPEG, PNG, TIFF or WebP image Pillow can read") from None
+    except Exception as error:  # noqa: BLE001 - Pillow raises many types on corrupt data; report them all
+        raise _fail(path, f"cannot decode ({type(error).__name__}: {error})") from None
+    return _orient(pixels, orientation)
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """An image as float32 in [0, 1]: uint8 / 255, uint16 / 65535, floats clipped to [0, 1]."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / np.float32(255.0)
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / np.float32(65535.0)
+    if np.issubdtype(image.dtype, np.floating):
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+    raise SingleHDRError(f"to_float: unsupported image dtype {image.dtype} (expected uint8, uint16 or float)")
+
+
+def _sanitize(hdr: np.ndarray) -> np.ndarray:
+    """float32 copy with negative and non-finite values (NaN, +-inf) set to 0."""
+    hdr = np.asarray(hdr, dtype=np.float32)
+    return np.where(np.isfinite(hdr) & (hdr > 0), hdr, np.float32(0.0))
+
+
+def read_hdr(path: PathLike) -> np.ndarray:
+    """Read a Radiance ``.hdr``, OpenEXR ``.exr`` or float TIFF as linear ``[H, W, 3]`` float32.
+
+    Grey becomes RGB, alpha and extra channels are dropped, negative and non-finite values become 0.
+    Raises :class:`SingleHDRError` for a missing, empty, truncated, corrupted, oversized or
+    unsupported file (an integer TIFF is a photo: read it with :func:`read_ldr`).
+    """
+    path = _check_readable(path, HDR_EXTENSIONS, "an HDR image")
+    pixels, sample_format = _read_oiio(path, "float")
+    if sample_format not in _FLOAT_FORMATS:
+        raise _fail(path, f"{sample_format} samples are not HDR (expected float or half); photos go through read_ldr")
+    return _sanitize(pixels)
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike) -> Iterator[pathlib.Path]:
+    """Yield a temporary path in ``path``'s folder, with the same extension; when the block ends
+    without error, rename it to ``path`` (``os.replace``, atomic on POSIX and Windows). On any error
+    the temporary file is removed and ``path`` is left as it was."""
+    path = pathlib.Path(path)
+    if not path.parent.is_dir():
+        raise _fail(path, f"folder {os.fspath(path.parent)!r} does not exist")
+    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    try:
+        yield temporary
+        if not temporary.is_file():
+            raise _fail(path, "the writer produced no file")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _fail(path, f"cannot write ({error.strerror or error})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _check_image(path: PathLike, image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or 0 in image.shape:
+        raise _fail(path, f"expected an [H, W, 3] image, got shape {image.shape}")
+    return image
+
+
+def write_hdr(path: PathLike, image: np.ndarray, half: bool = False) -> None:
+    """Write linear ``[H, W, 3]`` radiance atomically; the format follows the extension: ``.hdr``
+    (Radiance RGBE, about 1% precision, no negatives), ``.exr`` (OpenEXR) or ``.tif``/``.tiff``
+    (32-bit float TIFF). ``half=True`` stores 16-bit floats (``.exr`` only)."""
+    image = np.ascontiguousarray(_check_image(path, image), dtype=np.float32)
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix not in HDR_EXTENSIONS:
+        raise _fail(path, f"unsupported extension {suffix!r} for HDR (expected one of {', '.join(HDR_EXTENSIONS)})")
+    if half and suffix != ".exr":
+        raise _fail(path, f"half=True needs .exr (OpenImageIO writes {suffix} as 32-bit float)")
+    spec = oiio.ImageSpec(image.shape[1], image.shape[0], 3, "half" if half else "float")
+    spec.attribute("tiff:write_exif", 0)  # libtiff reports a spurious error writing an empty EXIF block
+    with atomic_write(path) as temporary:
+        output = oiio.ImageOutput.create(str(temporary))
+        if output is None:
+            raise _fail(path, f"no writer ({oiio.geterror()})")
+        written = output.open(str(temporary), spec) and output.write_image(image)
+        output.close()
+        error = output.geterror()
+        if not written:
+            raise _fail(path, f"cannot write ({error or 'write failed'})")
+
+
+def write_ldr(path: PathLike, image: np.ndarray) -> None:
+    """Write a ``[H, W, 3]`` uint8 image atomically as PNG, JPEG (quality 95), TIFF or lossless WebP,
+    chosen by the extension."""
+    image = _check_image(path, image)
+    if image.dtype != np.uint8:
+        raise _fail(path, f"expected a uint8 image, got {image.dtype} (tonemap HDR first)")
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix not in _LDR_WRITERS:
+        raise _fail(path, f"unsupported extension {suffix!r} for LDR (expected one of {', '.join(_LDR_WRITERS)})")
+    options = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(_LDR_WRITERS[suffix], {})
+    with atomic_write(path) as temporary:
+        try:
+            Image.fromarray(image).save(temporary, format=_LDR_WRITERS[suffix], **options)
+        except (OSError, ValueError) as error:
+            raise _fail(path, f"cannot write ({error})") from None
+
+
+def _srgb_encode(linear: np.ndarray) -> np.ndarray:
+    # The sRGB formula again (crf.srgb_curve samples it on a grid), as io imports nothing from the
+    # package: reading an image must not pull in Keras.
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1.0 / 2.4) - 0.055)
+
+
+def tonemap(hdr: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """A global tone map of linear ``[H, W, 3]`` radiance to an sRGB ``uint8`` preview, deterministic.
+
+    Reinhard et al. 2002 ("Photographic tone reproduction"), global operator: with Rec. 709
+    luminance ``Y``, scale the image so the log-average of ``Y`` is ``PREVIEW_KEY`` (0.18), compress
+    the scaled luminance with ``L (1 + L / white**2) / (1 + L)``, where ``white`` is the
+    ``PREVIEW_WHITE_PERCENTILE`` (99.5th) percentile of ``L`` but at least 1 (so an image without
+    bright highlights is only exposed, not compressed); scale RGB by the luminance ratio (hue
+    kept), clip to [0, 1], sRGB-encode and round. Negative and non-finite values count as 0.
+    With a ``reference`` image, the exposure and ``white`` come from it instead, so several images
+    (a ground truth and its reconstructions) are tone-mapped alike.
+    """
+    hdr = _sanitize(_check_image("tonemap input", hdr)).astype(np.float64)
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    luminance = hdr @ weights
+    statistics = luminance if reference is None else _sanitize(_check_image("tonemap reference", reference)) @ weights
+    exposure = PREVIEW_KEY / np.exp(np.mean(np.log(statistics + 1e-6)))
+    exposed = luminance * exposure
+    white = max(float(np.percentile(statistics * exposure, PREVIEW_WHITE_PERCENTILE)), 1.0)
+    compressed = exposed * (1.0 + exposed / white**2) / (1.0 + exposed)
+    ratio = np.divide(compressed, luminance, out=np.zeros_like(luminance), where=luminance > 0)
+    display = np.clip(hdr * ratio[..., None], 0.0, 1.0)
+    return np.floor(_srgb_encode(display) * 255.0 + 0.5).astype(np.uint8)
+
+
+def write_preview(path: PathLike, hdr: np.ndarray) -> None:
+    """Write the :func:`tonemap` preview of linear ``[H, W, 3]`` radiance (PNG or another LDR format
+    by extension), atomically."""
+    write_ldr(path, tonemap(hdr))
