@@ -1,0 +1,111 @@
+"""The Linearization-Net: predicts the inverse camera response from the image, its edges and soft
+histograms, and applies it."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from singlehdr_tf.layers import InverseCRF, SobelEdges, SoftHistogram, area_resize
+
+
+@keras.saving.register_keras_serializable(package="singlehdr_tf")
+class BottleneckBlock(keras.layers.Layer):
+    """ResNet bottleneck (1x1 ``width``, 3x3 ``width`` with ``strides``, 1x1 ``4 * width``, batch
+    normalisation after each, identity or projected shortcut, ReLU): ``[B, H, W, C] ->
+    [B, H/s, W/s, 4 * width]``. The stride sits on the 3x3 convolution (ResNet v1.5, more accurate
+    than the reference's Caffe ResNet-50, which strides the first 1x1 and skips 3/4 of the pixels)."""
+
+    def __init__(self, width: int, strides: int = 1, project: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+        self.strides = strides
+        self.project = project
+        conv = lambda filters, size, stride, name: keras.layers.Conv2D(  # noqa: E731
+            filters, size, strides=stride, padding="same", use_bias=False, name=name)
+        self.reduce = conv(width, 1, 1, "reduce")
+        self.reduce_norm = keras.layers.BatchNormalization(name="reduce_norm")
+        self.spatial = conv(width, 3, strides, "spatial")
+        self.spatial_norm = keras.layers.BatchNormalization(name="spatial_norm")
+        self.expand = conv(4 * width, 1, 1, "expand")
+        self.expand_norm = keras.layers.BatchNormalization(name="expand_norm")
+        if project:
+            self.shortcut = conv(4 * width, 1, strides, "shortcut")
+            self.shortcut_norm = keras.layers.BatchNormalization(name="shortcut_norm")
+
+    def call(self, inputs):
+        x = ops.relu(self.reduce_norm(self.reduce(inputs)))
+        x = ops.relu(self.spatial_norm(self.spatial(x)))
+        x = self.expand_norm(self.expand(x))
+        shortcut = self.shortcut_norm(self.shortcut(inputs)) if self.project else inputs
+        return ops.relu(x + shortcut)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(width=self.width, strides=self.strides, project=self.project)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="singlehdr_tf")
+class LinearizationNet(keras.Model):
+    """Inverse CRF from a dequantized image: ``[B, H, W, 3] -> {"inverse_crf": [B, 1024],
+    "linear": [B, H, W, 3]}``.
+
+    The features ``[image, Sobel edges, soft histograms]`` of a ``size`` x ``size`` area-resized copy
+    (the curve is global, so a small copy suffices; ``size=None`` uses the full image, as the
+    reference does) go through a ResNet stem (7x7/2 convolution, 3x3/2 max pooling) and bottleneck
+    stages ``stages = [(width, blocks), ...]`` (the first at stride 1, the others 2), global average
+    pooling and a dense layer to ``crf_weights`` inverse-EMoR weights; :class:`InverseCRF` turns
+    them into the curve and applies it to the full-resolution input.
+
+    Example:
+        >>> net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
+        >>> out = net(keras.ops.zeros((1, 20, 30, 3)))
+        >>> tuple(out["inverse_crf"].shape), tuple(out["linear"].shape)
+        ((1, 1024), (1, 20, 30, 3))
+    """
+
+    def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
+                 histogram_bins=(4, 8, 16), crf_weights: int = 11, **kwargs):
+        super().__init__(**kwargs)
+        self.size = None if size is None else int(size)
+        self.stem_filters = int(stem_filters)
+        self.stages = tuple((int(width), int(blocks)) for width, blocks in stages)
+        self.histogram_bins = tuple(int(b) for b in histogram_bins)
+        self.crf_weights = int(crf_weights)
+        self.edges = SobelEdges(name="edges")
+        self.histogram = SoftHistogram(self.histogram_bins, name="histogram")
+        self.stem = keras.layers.Conv2D(self.stem_filters, 7, strides=2, padding="same", use_bias=False,
+                                        name="stem")
+        self.stem_norm = keras.layers.BatchNormalization(name="stem_norm")
+        self.stem_pool = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")
+        self.blocks = []
+        channels = self.stem_filters
+        for stage, (width, blocks) in enumerate(self.stages):
+            for block in range(blocks):
+                strides = 2 if stage > 0 and block == 0 else 1
+                project = block == 0 and (strides != 1 or channels != 4 * width)
+                self.blocks.append(BottleneckBlock(width, strides, project, name=f"stage{stage}_block{block}"))
+                channels = 4 * width
+        # Small initial weights: the first curves are close to the EMoR mean g0, yet gradients reach
+        # the backbone from the first step.
+        self.to_weights = keras.layers.Dense(
+            self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), name="to_weights")
+        self.inverse_crf = InverseCRF(self.crf_weights, name="inverse_crf")
+
+    def call(self, dequantized):
+        images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        small = images if self.size is None else area_resize(images, self.size)
+        x = ops.concatenate([small, self.edges(small), self.histogram(small)], axis=-1)
+        x = self.stem_pool(ops.relu(self.stem_norm(self.stem(x))))
+        for block in self.blocks:
+            x = block(x)
+        crf_weights = self.to_weights(ops.mean(x, axis=(1, 2)))
+        inverse_crf, linear = self.inverse_crf(crf_weights, images)
+        return {"inverse_crf": inverse_crf, "linear": linear}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
+                      histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights)
+        return config

@@ -1,0 +1,99 @@
+"""``SingleHDR``: the four networks chained, returning every intermediate."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from singlehdr_tf.layers import DEFAULT_GAMMA
+from singlehdr_tf.models.dequantization import DequantizationNet
+from singlehdr_tf.models.hallucination import HallucinationNet
+from singlehdr_tf.models.linearization import LinearizationNet
+from singlehdr_tf.models.refinement import RefinementNet
+
+
+@keras.saving.register_keras_serializable(package="singlehdr_tf")
+class SingleHDR(keras.Model):
+    """Single-image HDR by reversing the camera pipeline ``L = Q(F(C(H)))``.
+
+    ``model(ldr, training=False)`` with ``ldr`` ``[B, H, W, 3]`` float32 in [0, 1], any ``H, W``,
+    returns a dict of:
+
+    - ``"dequantized"`` ``[B, H, W, 3]``: the Dequantization-Net's output (reverses ``Q``), in [0, 1];
+    - ``"inverse_crf"`` ``[B, 1024]``: the inverse response ``g`` on ``linspace(0, 1, 1024)``;
+    - ``"linear"`` ``[B, H, W, 3]``: ``g(dequantized)`` (reverses ``F``), in [0, 1];
+    - ``"hallucinated"`` ``[B, H, W, 3]``: the linear image with clipped highlights restored
+      (reverses ``C``), >= ``linear``;
+    - ``"refined"`` ``[B, H, W, 3]``: the final HDR, linear, >= 0, 1 = the clipping level.
+
+    The stages are attributes (``dequantization``, ``linearization``, ``hallucination``,
+    ``refinement``) so each can be trained and called alone. Build one from a named config with
+    :func:`singlehdr_tf.models.build_model`.
+
+    Example:
+        >>> from singlehdr_tf.models import MODEL_CONFIGS
+        >>> model = SingleHDR(**MODEL_CONFIGS["tiny"])
+        >>> out = model(keras.ops.zeros((1, 20, 24, 3)))
+        >>> tuple(out["refined"].shape), tuple(out["inverse_crf"].shape)
+        ((1, 20, 24, 3), (1, 1024))
+    """
+
+    def __init__(
+        self,
+        dequantization_filters=(16, 32, 64, 128, 256),
+        dequantization_kernel_sizes=(7, 5, 3, 3, 3),
+        linearization_size=None,
+        linearization_stem_filters: int = 64,
+        linearization_stages=((64, 3), (128, 2)),
+        histogram_bins=(4, 8, 16),
+        crf_weights: int = 11,
+        hallucination_filters=(64, 128, 256, 512, 512),
+        hallucination_convs=(2, 2, 3, 3, 3),
+        gamma: float = DEFAULT_GAMMA,
+        refinement_filters=(16, 32, 64, 128, 128),
+        refinement_kernel_sizes=(7, 5, 3, 3, 3),
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.dequantization = DequantizationNet(dequantization_filters, dequantization_kernel_sizes,
+                                                name="dequantization")
+        self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
+                                              histogram_bins, crf_weights, name="linearization")
+        self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, name="hallucination")
+        self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, name="refinement")
+
+    def call(self, ldr):
+        dequantized = self.dequantization(ops.cast(ldr, "float32"))
+        linearized = self.linearization(dequantized)
+        linear = linearized["linear"]
+        hallucinated = self.hallucination(linear)
+        refined = self.refinement(hallucinated, linear, dequantized)
+        return {
+            "dequantized": dequantized,
+            "inverse_crf": linearized["inverse_crf"],
+            "linear": linear,
+            "hallucinated": hallucinated,
+            "refined": refined,
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        dequantization = self.dequantization.get_config()
+        linearization = self.linearization.get_config()
+        hallucination = self.hallucination.get_config()
+        refinement = self.refinement.get_config()
+        config.update(
+            dequantization_filters=dequantization["filters"],
+            dequantization_kernel_sizes=dequantization["kernel_sizes"],
+            linearization_size=linearization["size"],
+            linearization_stem_filters=linearization["stem_filters"],
+            linearization_stages=linearization["stages"],
+            histogram_bins=linearization["histogram_bins"],
+            crf_weights=linearization["crf_weights"],
+            hallucination_filters=hallucination["filters"],
+            hallucination_convs=hallucination["convs"],
+            gamma=hallucination["gamma"],
+            refinement_filters=refinement["filters"],
+            refinement_kernel_sizes=refinement["kernel_sizes"],
+        )
+        return config
