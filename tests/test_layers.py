@@ -167,3 +167,12 @@ def test_clip_mask_ramp():
 def test_blend_rejects_bad_gamma():
     with pytest.raises(ValueError):
         PositiveResidualBlend(gamma=1.0)
+
+
+def test_inverse_crf_shrinkage_pulls_the_curve_toward_the_emor_mean(rng):
+    weights = rng.standard_normal((3, 11)).astype(np.float32)
+    free = InverseCRF(11).inverse_crf(weights).numpy()
+    half = InverseCRF(11, shrinkage=0.5).inverse_crf(weights).numpy()
+    prior = InverseCRF(11).inverse_crf(np.zeros((3, 11), np.float32)).numpy()
+    np.testing.assert_allclose(InverseCRF(11, shrinkage=0.0).inverse_crf(weights).numpy(), prior, atol=1e-6)
+    assert np.abs(half - prior).mean() < np.abs(free - prior).mean()

@@ -56,7 +56,8 @@ class LinearizationNet(keras.Model):
     reference does) go through a ResNet stem (7x7/2 convolution, 3x3/2 max pooling) and bottleneck
     stages ``stages = [(width, blocks), ...]`` (the first at stride 1, the others 2), global average
     pooling and a dense layer to ``crf_weights`` inverse-EMoR weights; :class:`InverseCRF` turns
-    them into the curve and applies it to the full-resolution input.
+    them into the curve (pulled toward ``g0`` by ``curve_shrinkage`` < 1) and applies it to the
+    full-resolution input.
 
     Example:
         >>> net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
@@ -66,13 +67,14 @@ class LinearizationNet(keras.Model):
     """
 
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
-                 histogram_bins=(4, 8, 16), crf_weights: int = 11, **kwargs):
+                 histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
         self.stages = tuple((int(width), int(blocks)) for width, blocks in stages)
         self.histogram_bins = tuple(int(b) for b in histogram_bins)
         self.crf_weights = int(crf_weights)
+        self.curve_shrinkage = float(curve_shrinkage)
         self.edges = SobelEdges(name="edges")
         self.histogram = SoftHistogram(self.histogram_bins, name="histogram")
         self.stem = keras.layers.Conv2D(self.stem_filters, 7, strides=2, padding="same", use_bias=False,
@@ -91,7 +93,7 @@ class LinearizationNet(keras.Model):
         # the backbone from the first step.
         self.to_weights = keras.layers.Dense(
             self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), name="to_weights")
-        self.inverse_crf = InverseCRF(self.crf_weights, name="inverse_crf")
+        self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, name="inverse_crf")
 
     def call(self, dequantized):
         images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
@@ -107,5 +109,5 @@ class LinearizationNet(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
-                      histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights)
+                      histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights, curve_shrinkage=self.curve_shrinkage)
         return config

@@ -47,6 +47,7 @@ class SingleHDR(keras.Model):
         linearization_stages=((64, 3), (128, 2)),
         histogram_bins=(4, 8, 16),
         crf_weights: int = 11,
+        curve_shrinkage: float = 1.0,
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
@@ -58,7 +59,8 @@ class SingleHDR(keras.Model):
         self.dequantization = DequantizationNet(dequantization_filters, dequantization_kernel_sizes,
                                                 name="dequantization")
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
-                                              histogram_bins, crf_weights, name="linearization")
+                                              histogram_bins, crf_weights, curve_shrinkage,
+                                              name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, name="hallucination")
         self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, name="refinement")
 
@@ -90,6 +92,7 @@ class SingleHDR(keras.Model):
             linearization_stages=linearization["stages"],
             histogram_bins=linearization["histogram_bins"],
             crf_weights=linearization["crf_weights"],
+            curve_shrinkage=linearization["curve_shrinkage"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],
