@@ -8,4 +8,14 @@ from singlehdr_tf.io import SingleHDRError
 
 __version__ = "0.1.0"
 
-__all__ = ["SingleHDRError", "__version__"]
+__all__ = ["Reconstructor", "SingleHDRError", "__version__", "load"]
+
+
+def __getattr__(name: str):
+    # `load` and `Reconstructor` come from singlehdr_tf.api on first use, so that importing a
+    # TensorFlow-free module (singlehdr_tf.io) does not pull in TensorFlow through this package.
+    if name in ("load", "Reconstructor"):
+        from singlehdr_tf.api import Reconstructor, load
+
+        return {"load": load, "Reconstructor": Reconstructor}[name]
+    raise AttributeError(f"module 'singlehdr_tf' has no attribute {name!r}")

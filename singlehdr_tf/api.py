@@ -1,0 +1,400 @@
+"""Load a model and reconstruct linear HDR from a photo of any size.
+
+:func:`load` finds a model by name (shipped with the package) or by path; a :class:`Reconstructor`
+runs it on one photo, from 32x32 pixels to tens of megapixels:
+
+* up to ``max_pixels`` pixels the whole image goes through the model at once;
+* beyond, memory stays bounded by the tile size: the Dequantization-Net runs on overlapping tiles,
+  the camera curve is estimated once on a downscaled copy of the dequantized image (the
+  Linearization-Net's own ``size``, or ``max_pixels`` for a net without one), and the
+  Hallucination- and Refinement-Nets run on overlapping tiles with that one curve.
+
+Tiles start at multiples of the networks' downsampling factor (so pooling grids line up with the
+whole image's) and overlap by at least ``tile_overlap`` pixels. In an overlap each tile ignores its
+outer ``tile_overlap // 4`` pixels, where its own zero padding shows, and the two tiles are blended
+by complementary linear ramps in between, so no seam shows.
+
+Example:
+    >>> import numpy as np, singlehdr_tf
+    >>> reconstructor = singlehdr_tf.load("runs/lite")  # doctest: +SKIP
+    >>> hdr = reconstructor.reconstruct(np.zeros((64, 96, 3), np.uint8))  # doctest: +SKIP
+    >>> hdr.shape, hdr.dtype  # doctest: +SKIP
+    ((64, 96, 3), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from singlehdr_tf import crf, export, io, models
+from singlehdr_tf.io import SingleHDRError
+
+SHIPPED_MODELS = pathlib.Path(__file__).resolve().parent / "resources" / "saved_models"
+"""Models that ship with the package, ``<name>/<version>/`` SavedModels. A symbolic link to the
+repository's top-level ``saved_models/``, which setuptools follows when it builds a wheel."""
+
+MIN_SIZE = 32
+"""Smallest height and width :meth:`Reconstructor.reconstruct` accepts."""
+
+DEFAULT_MAX_PIXELS = 1 << 21
+"""Images up to this many pixels (2 megapixels) run whole; larger ones in tiles."""
+DEFAULT_TILE_SIZE = 1024
+DEFAULT_TILE_OVERLAP = 128
+
+_FLOAT_TOLERANCE = 1e-3  # float inputs may exceed [0, 1] by rounding noise, which is clipped
+
+
+def shipped_model_names() -> list[str]:
+    """Names of the models shipped in :data:`SHIPPED_MODELS`, sorted."""
+    if not SHIPPED_MODELS.is_dir():
+        return []
+    return sorted(path.name for path in SHIPPED_MODELS.iterdir() if export.latest_version(path) is not None)
+
+
+def load(name_or_path: str | os.PathLike = models.DEFAULT_MODEL, **options) -> Reconstructor:
+    """A :class:`Reconstructor` for a shipped model name or a model path.
+
+    Args:
+        name_or_path: a name from :func:`shipped_model_names` (default ``"lite"``), or the path of
+            a SavedModel written by :mod:`singlehdr_tf.export` (a version folder, or the model
+            folder holding versions: the highest is used), a ``.keras`` file, or a training run
+            folder (``model_config.json`` with ``model.weights.h5`` or ``checkpoints/``; the newer wins).
+        **options: :class:`Reconstructor` options (``max_pixels``, ``tile_size``, ``tile_overlap``).
+
+    Raises:
+        SingleHDRError: unknown name (the message lists the shipped ones), unreadable model, or
+            weights that do not fit their model config (the message names the config).
+    """
+    model = _load_model(name_or_path)
+    return Reconstructor(model, **options)
+
+
+def _load_model(name_or_path: str | os.PathLike) -> keras.Model:
+    path = pathlib.Path(name_or_path)
+    if path.is_file() and path.suffix == ".keras":
+        return _load_keras_file(path)
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file():
+            return export.load_saved_model(path)
+        if export.latest_version(path) is not None:
+            return export.load_saved_model(path / str(export.latest_version(path)))
+        return _load_run_dir(path)
+    if path.exists():
+        raise SingleHDRError(f"{os.fspath(path)}: not a model (expected a SavedModel folder, a .keras file "
+                             "or a training run folder)")
+    name = os.fspath(name_or_path)
+    known = shipped_model_names()
+    if name in known:
+        return export.load_saved_model(SHIPPED_MODELS / name / str(export.latest_version(SHIPPED_MODELS / name)))
+    listing = ", ".join(known) if known else "none installed yet"
+    if name in models.MODEL_CONFIGS:
+        raise SingleHDRError(f"no shipped model {name!r}: no trained weights of this configuration are installed "
+                             f"(shipped models: {listing}); pass a SavedModel, .keras file or training run path")
+    raise SingleHDRError(f"{name}: no such file or folder, and not a shipped model (shipped models: {listing})")
+
+
+def _load_keras_file(path: pathlib.Path) -> keras.Model:
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - Keras raises many types for a bad or foreign file
+        raise SingleHDRError(f"{os.fspath(path)}: cannot load the model ({_first_line(error)})") from None
+    if not isinstance(model, models.SingleHDR):
+        raise SingleHDRError(f"{os.fspath(path)}: holds a {type(model).__name__}, not a SingleHDR model")
+    return model
+
+
+def _load_run_dir(run_dir: pathlib.Path) -> keras.Model:
+    """The model of a training run: its ``model_config.json`` with the newer of ``model.weights.h5``
+    and the latest checkpoint."""
+    from singlehdr_tf.training import run_dir as layout  # only loaded for training runs
+
+    config_path = run_dir / layout.MODEL_CONFIG_FILE
+    if not config_path.is_file():
+        raise SingleHDRError(f"{os.fspath(run_dir)}: not a model (expected a SavedModel folder, a .keras file or "
+                             f"a training run folder with {layout.MODEL_CONFIG_FILE})")
+    try:
+        config = json.loads(config_path.read_text())
+        model = models.build_model(config)
+    except (OSError, ValueError, TypeError) as error:
+        raise SingleHDRError(f"{os.fspath(config_path)}: not a model config ({_first_line(error)})") from None
+    weights = run_dir / layout.WEIGHTS_FILE
+    checkpoint = tf.train.latest_checkpoint(os.fspath(run_dir / layout.CHECKPOINT_DIR))
+    checkpoint_time = os.path.getmtime(checkpoint + ".index") if checkpoint else -math.inf
+    weights_time = weights.stat().st_mtime if weights.is_file() else -math.inf
+    if checkpoint is None and not weights.is_file():
+        raise SingleHDRError(f"{os.fspath(run_dir)}: the run has no weights yet (no {layout.WEIGHTS_FILE}, "
+                             f"no checkpoint in {layout.CHECKPOINT_DIR}/)")
+    _build(model)
+    source = os.fspath(weights) if weights_time >= checkpoint_time else checkpoint
+    try:
+        if source == os.fspath(weights):
+            model.load_weights(weights)
+        else:
+            _restore_checkpoint(model, checkpoint)
+    except SingleHDRError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Keras and tf.train raise many types on a mismatch
+        raise SingleHDRError(f"{source}: the weights do not fit the model config in {os.fspath(config_path)} "
+                             f"(trained with another config? {_first_line(error)})") from None
+    return model
+
+
+def _restore_checkpoint(model: keras.Model, checkpoint: str) -> None:
+    """Restore ``model`` from a training checkpoint (``tf.train.Checkpoint(model=model, ...)``),
+    refusing one that does not hold every variable of the model."""
+    stored = [key for key in tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+              if key.startswith("model/") and key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
+    if len(stored) != len(model.variables):
+        raise SingleHDRError(f"{checkpoint}: an incomplete checkpoint, it holds {len(stored)} of the model's "
+                             f"{len(model.variables)} variables")
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial().assert_existing_objects_matched()
+
+
+def _build(model: keras.Model) -> None:
+    if not model.built or not model.variables:
+        model(np.zeros((1, MIN_SIZE, MIN_SIZE, 3), np.float32), training=False)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def size_multiple(model: keras.Model) -> int:
+    """The largest downsampling factor of the model's image networks: tile offsets must be
+    multiples of it for the tiles' pooling grids to match the whole image's."""
+    return max(model.dequantization.unet.multiple, model.hallucination.multiple, model.refinement.unet.multiple)
+
+
+def tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """``[start, end)`` spans of tiles covering ``[0, length)`` along one axis.
+
+    Starts are multiples of ``multiple``; neighbours overlap by at least ``overlap`` pixels; every
+    tile is ``tile`` long except the last, which ends at ``length`` (``tile`` to
+    ``tile + multiple - 1`` long). ``tile`` and ``overlap`` must be multiples of ``multiple``.
+    """
+    last = (length - tile) // multiple * multiple
+    if last <= 0:
+        return [(0, length)]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    starts = sorted({(index * last // (count - 1)) // multiple * multiple for index in range(count)})
+    return [(start, start + tile) for start in starts[:-1]] + [(last, length)]
+
+
+def _ramp(position: np.ndarray, start: int, end: int, margin: int) -> np.ndarray:
+    """0 on the first ``margin`` pixels of ``[start, end)``, 1 from ``margin`` before its end, linear between."""
+    return np.clip((position - start - margin + 0.5) / (end - start - 2 * margin), 0.0, 1.0)
+
+
+def blend_weights(spans: list[tuple[int, int]], margin: int) -> list[np.ndarray]:
+    """Per span, float32 blending weights along its length: 1 inside, complementary linear ramps
+    where it overlaps a neighbour (each neighbour's outer ``margin`` pixels get 0), so that the
+    weights of all tiles sum to 1 at every position."""
+    weights = []
+    for index, (start, end) in enumerate(spans):
+        position = np.arange(start, end, dtype=np.float64)
+        weight = np.ones(end - start)
+        if index > 0:
+            weight *= _ramp(position, start, spans[index - 1][1], margin)
+        if index + 1 < len(spans):
+            weight *= 1.0 - _ramp(position, spans[index + 1][0], end, margin)
+        weights.append(weight.astype(np.float32))
+    return weights
+
+
+class Reconstructor:
+    """Runs a :class:`~singlehdr_tf.models.SingleHDR` on photos of any size (see the module doc).
+
+    Args:
+        model: the Keras model (``SingleHDR``).
+        max_pixels: images up to this many pixels run whole; larger ones in tiles.
+        tile_size: tile side in pixels (rounded up to the networks' downsampling factor).
+        tile_overlap: minimum overlap of neighbouring tiles (rounded up likewise; at most half
+            of ``tile_size``).
+
+    Example:
+        >>> from singlehdr_tf import models
+        >>> reconstructor = Reconstructor(models.build_model("tiny"), max_pixels=64 * 64, tile_size=48, tile_overlap=16)
+        >>> reconstructor.reconstruct(np.full((80, 120, 3), 128, np.uint8)).shape  # in 2 x 4 tiles
+        (80, 120, 3)
+    """
+
+    def __init__(self, model: keras.Model, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 tile_size: int = DEFAULT_TILE_SIZE, tile_overlap: int = DEFAULT_TILE_OVERLAP):
+        self.model = model
+        _build(model)
+        multiple = size_multiple(model)
+        round_up = lambda value: -(-int(value) // multiple) * multiple  # noqa: E731
+        self.multiple = multiple
+        self.max_pixels = int(max_pixels)
+        self.tile_size = round_up(tile_size)
+        self.tile_overlap = round_up(tile_overlap)
+        if self.max_pixels < MIN_SIZE * MIN_SIZE:
+            raise SingleHDRError(f"max_pixels must be at least {MIN_SIZE * MIN_SIZE}, got {max_pixels}")
+        if self.tile_overlap < 4 or 2 * self.tile_overlap > self.tile_size:
+            raise SingleHDRError(f"tile_overlap ({self.tile_overlap}) must be at least 4 and at most half "
+                                 f"of tile_size ({self.tile_size}) after rounding to multiples of {multiple}")
+        image = tf.TensorSpec([1, None, None, 3], tf.float32)
+        curve = tf.TensorSpec([1, crf.CURVE_SAMPLES], tf.float32)
+        self._whole = tf.function(lambda ldr: model(ldr, training=False), input_signature=[image])
+        self._dequantize = tf.function(lambda ldr: model.dequantization(ldr, training=False), input_signature=[image])
+        self._inverse_crf = tf.function(lambda dequantized: model.linearization(dequantized, training=False)["inverse_crf"],
+                                        input_signature=[image])
+        self._refine = tf.function(self._refine_with_curve, input_signature=[image, curve])
+
+    def _refine_with_curve(self, dequantized, inverse_crf):
+        """The stages after linearization for a given inverse curve (tiles share the whole image's)."""
+        linear = crf.apply_curve(dequantized, inverse_crf)
+        hallucinated = self.model.hallucination(linear, training=False)
+        return {"linear": linear, "hdr": self.model.refinement(hallucinated, linear, dequantized, training=False)}
+
+    def reconstruct(self, image: np.ndarray | str | os.PathLike, return_stages: bool = False) -> np.ndarray | dict:
+        """Linear HDR ``[H, W, 3]`` float32 (1 = the clipping level) from one photo.
+
+        Args:
+            image: ``[H, W, 3]`` uint8, uint16 or float in [0, 1], or an image file's path.
+            return_stages: return a dict with ``hdr``, ``dequantized`` ``[H, W, 3]``, ``linear``
+                ``[H, W, 3]`` and ``inverse_crf`` ``[1024]`` instead.
+
+        Raises:
+            SingleHDRError: unreadable file, wrong shape or dtype, NaN/Inf, values outside [0, 1],
+                or an image smaller than 32x32.
+        """
+        ldr = self._prepare(image)
+        if self._runs_whole(ldr):
+            stages = self._whole(ldr[None])
+            result = {"hdr": stages["refined"], "dequantized": stages["dequantized"],
+                      "linear": stages["linear"], "inverse_crf": stages["inverse_crf"]}
+            result = {name: np.asarray(value)[0] for name, value in result.items()}
+        else:
+            dequantized, inverse_crf = self._tiled_dequantization_and_curve(ldr)
+            result = self._tiled(lambda tile: self._refine(tile, inverse_crf[None]), dequantized,
+                                 keep=("hdr", "linear") if return_stages else ("hdr",))
+            result.update(dequantized=dequantized, inverse_crf=inverse_crf)
+        if not return_stages:
+            return result["hdr"]
+        return {name: result[name] for name in ("hdr", "dequantized", "inverse_crf", "linear")}
+
+    def camera_curve(self, image: np.ndarray | str | os.PathLike) -> np.ndarray:
+        """The estimated camera response ``F`` (brightness of irradiance) ``[1024]`` float32 on
+        ``linspace(0, 1, 1024)``: the inverse of the predicted inverse curve."""
+        ldr = self._prepare(image)
+        if self._runs_whole(ldr):
+            inverse_crf = np.asarray(self._inverse_crf(self._dequantize(ldr[None])))[0]
+        else:
+            inverse_crf = self._tiled_dequantization_and_curve(ldr)[1]
+        return crf.invert_curve(inverse_crf)
+
+    def _runs_whole(self, ldr: np.ndarray) -> bool:
+        return ldr.shape[0] * ldr.shape[1] <= self.max_pixels
+
+    def _tiled_dequantization_and_curve(self, ldr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The dequantized image ``[H, W, 3]`` (in tiles) and its inverse curve ``[1024]``."""
+        dequantized = self._tiled(lambda tile: {"dequantized": self._dequantize(tile)}, ldr)["dequantized"]
+        return dequantized, self._estimate_curve(dequantized)
+
+    def _estimate_curve(self, dequantized: np.ndarray) -> np.ndarray:
+        """The inverse curve ``[1024]`` of the full dequantized image ``[H, W, 3]``.
+
+        A Linearization-Net with a fixed input ``size`` (``lite``) area-resizes the image itself,
+        as it does for a whole image, so the curve is the whole image's; one that works at full
+        resolution (``size=None``, the ``paper`` config) gets a copy area-downscaled to ``max_pixels``.
+        """
+        height, width = dequantized.shape[:2]
+        small = dequantized[None]
+        if self.model.linearization.size is None and height * width > self.max_pixels:
+            scale = math.sqrt(self.max_pixels / (height * width))
+            small = tf.image.resize(small, (max(1, int(height * scale)), max(1, int(width * scale))), method="area")
+        return np.asarray(self._inverse_crf(small))[0]
+
+    def _tiled(self, function: Callable[[np.ndarray], dict], image: np.ndarray,
+               keep: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Run ``function`` (``[1, h, w, C] -> {name: [1, h, w, 3]}``) on overlapping tiles of
+        ``image`` ``[H, W, C]`` and blend the outputs named in ``keep`` (all if None)."""
+        margin = self.tile_overlap // 4
+        axes = []
+        for length in image.shape[:2]:
+            spans = tile_spans(length, self.tile_size, self.tile_overlap, self.multiple)
+            axes.append(list(zip(spans, blend_weights(spans, margin))))
+        sums: dict[str, np.ndarray] = {}
+        total = np.zeros(image.shape[:2], np.float32)
+        for (top, bottom), row_weight in axes[0]:
+            for (left, right), column_weight in axes[1]:
+                outputs = function(np.ascontiguousarray(image[None, top:bottom, left:right]))
+                weight = row_weight[:, None] * column_weight[None, :]
+                total[top:bottom, left:right] += weight
+                for name, value in outputs.items():
+                    if keep is not None and name not in keep:
+                        continue
+                    if name not in sums:
+                        sums[name] = np.zeros(image.shape[:2] + (3,), np.float32)
+                    sums[name][top:bottom, left:right] += weight[..., None] * np.asarray(value)[0]
+        for value in sums.values():
+            value /= total[..., None]
+        return sums
+
+    def _prepare(self, image: np.ndarray | str | os.PathLike) -> np.ndarray:
+        """Validate a photo (array or path) and return it as float32 ``[H, W, 3]`` in [0, 1]."""
+        if isinstance(image, (str, os.PathLike)):
+            label, array = os.fspath(image), io.read_ldr(image)
+        else:
+            label, array = "input image", np.asarray(image)
+        if array.ndim != 3 or array.shape[-1] != 3:
+            raise SingleHDRError(f"{label}: expected an [H, W, 3] RGB image, got shape {array.shape}")
+        if min(array.shape[:2]) < MIN_SIZE:
+            raise SingleHDRError(f"{label}: {array.shape[1]}x{array.shape[0]} pixels is too small "
+                                 f"(at least {MIN_SIZE}x{MIN_SIZE})")
+        if array.dtype not in (np.uint8, np.uint16) and not np.issubdtype(array.dtype, np.floating):
+            raise SingleHDRError(f"{label}: unsupported dtype {array.dtype} (expected uint8, uint16 or float in [0, 1])")
+        if np.issubdtype(array.dtype, np.floating):
+            if not np.isfinite(array).all():
+                raise SingleHDRError(f"{label}: contains NaN or infinite values")
+            low, high = float(array.min()), float(array.max())
+            if low < -_FLOAT_TOLERANCE or high > 1.0 + _FLOAT_TOLERANCE:
+                raise SingleHDRError(f"{label}: float values must be in [0, 1], found [{low:g}, {high:g}] "
+                                     "(pass 8-bit data as uint8)")
+        return io.to_float(array)
+
+    def reconstruct_file(self, path: str | os.PathLike, out_dir: str | os.PathLike, file_format: str = "exr",
+                         preview: bool = False, curve_csv: bool = False, overwrite: bool = False) -> list[pathlib.Path]:
+        """Reconstruct one photo file into ``out_dir``: ``<stem>.exr`` (or ``.hdr``), with
+        ``<stem>_preview.png`` (:func:`singlehdr_tf.io.write_preview`) and ``<stem>_curve.csv``
+        (:func:`write_curve_csv`) if asked. Every write is atomic; existing files are only replaced
+        with ``overwrite`` (checked before any work). Returns the written paths."""
+        if file_format not in ("exr", "hdr"):
+            raise SingleHDRError(f"{os.fspath(path)}: unknown output format {file_format!r} (expected exr or hdr)")
+        out_dir, stem = pathlib.Path(out_dir), pathlib.Path(path).stem
+        outputs = [out_dir / f"{stem}.{file_format}"]
+        if preview:
+            outputs.append(out_dir / f"{stem}_preview.png")
+        if curve_csv:
+            outputs.append(out_dir / f"{stem}_curve.csv")
+        existing = [output for output in outputs if output.exists()]
+        if existing and not overwrite:
+            raise SingleHDRError(f"{os.fspath(path)}: {os.fspath(existing[0])} already exists (use --overwrite)")
+        stages = self.reconstruct(path, return_stages=True)
+        io.write_hdr(outputs[0], stages["hdr"])
+        if preview:
+            io.write_preview(outputs[1], stages["hdr"])
+        if curve_csv:
+            write_curve_csv(outputs[-1], crf.invert_curve(stages["inverse_crf"]))
+        return outputs
+
+
+def write_curve_csv(path: str | os.PathLike, response: np.ndarray) -> None:
+    """Write a response curve ``F`` ``[N]`` as CSV with the header ``irradiance,brightness``: one
+    row per sample, irradiance on ``linspace(0, 1, N)`` (atomic)."""
+    grid = crf.curve_grid(len(response))
+    with io.atomic_write(path) as temporary:
+        with open(temporary, "w", encoding="utf-8", newline="") as file:
+            file.write("irradiance,brightness\n")
+            for irradiance, brightness in zip(grid, np.asarray(response, np.float64)):
+                file.write(f"{irradiance:.6f},{brightness:.6f}\n")

@@ -1,0 +1,164 @@
+"""The ``singlehdr`` command: parses arguments and delegates to the package's modules.
+
+Subcommands: ``reconstruct`` (photos -> HDR files, :mod:`singlehdr_tf.api`), ``export`` (a model
+-> SavedModel + TFLite, :mod:`singlehdr_tf.export`), ``train`` (:mod:`singlehdr_tf.training`),
+``synth`` (an HDR-SYNTH test set, :mod:`singlehdr_tf.evaluation.synth`) and ``evaluate`` (a scored
+report, :mod:`singlehdr_tf.evaluation.report`). Run ``singlehdr <subcommand> --help`` for the options. Exit status: 0 when everything worked, 1
+when some inputs failed (each with a one-line reason on stderr), 2 for a usage error or a failure
+before any work (missing model, unwritable output folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+from collections.abc import Sequence
+
+from singlehdr_tf.io import SingleHDRError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``singlehdr`` with one subparser per subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="singlehdr", description="Single-image HDR reconstruction by reversing the camera pipeline."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    reconstruct = commands.add_parser("reconstruct", help="reconstruct linear HDR images from photos")
+    reconstruct.add_argument("inputs", nargs="+", metavar="INPUT", help="photos (JPEG, PNG, TIFF, WebP)")
+    reconstruct.add_argument("-o", "--output", required=True, type=pathlib.Path, metavar="OUTDIR",
+                             help="folder for the results (created if missing)")
+    reconstruct.add_argument("--format", choices=("exr", "hdr"), default="exr",
+                             help="HDR file format: OpenEXR float (default) or Radiance RGBE")
+    reconstruct.add_argument("--preview", action="store_true",
+                             help="also write a tone-mapped <name>_preview.png")
+    reconstruct.add_argument("--model", default="lite", metavar="NAME|PATH",
+                             help="shipped model name, SavedModel folder, .keras file or training run (default: lite)")
+    reconstruct.add_argument("--curve-csv", action="store_true",
+                             help="also write the estimated camera response curve as <name>_curve.csv")
+    reconstruct.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    reconstruct.set_defaults(run=_reconstruct)
+
+    export = commands.add_parser("export", help="write a model as a SavedModel (TF Serving) and TFLite files")
+    export.add_argument("model", metavar="RUN_DIR_OR_MODEL",
+                        help="training run folder, .keras file, SavedModel folder or shipped model name")
+    export.add_argument("--name", required=True, help="model name: the files go to OUT/NAME/VERSION/, OUT/NAME*.tflite")
+    export.add_argument("--version", required=True, type=_positive_int, help="integer version (TF Serving layout)")
+    export.add_argument("--out", default=pathlib.Path("saved_models"), type=pathlib.Path,
+                        help="output folder (default: saved_models)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing export of this version")
+    export.set_defaults(run=_export)
+
+    # `train` forwards its arguments to `python -m singlehdr_tf.training`, which defines them.
+    train = commands.add_parser("train", add_help=False, help="train or resume a run (singlehdr train --help)")
+    train.set_defaults(run=_train)
+
+    from singlehdr_tf.evaluation import report, synth
+
+    synth_parser = commands.add_parser("synth", help="write an HDR-SYNTH test set from held-out HDR images")
+    synth.add_arguments(synth_parser)
+    synth_parser.set_defaults(run=_synth)
+    evaluate = commands.add_parser("evaluate", help="score models and baselines on a test set")
+    report.add_arguments(evaluate)
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def _check_writable_folder(folder: pathlib.Path) -> None:
+    """Create ``folder`` if needed and prove it is writable, before any work starts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".singlehdr-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise SingleHDRError(f"{os.fspath(folder)}: output folder is not writable ({error.strerror or error})") from None
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from singlehdr_tf import api
+
+    _check_writable_folder(args.output)
+    reconstructor = api.load(args.model)
+    failed = 0
+    claimed: dict[str, str] = {}
+    for name in tqdm(args.inputs, desc="reconstruct", unit="image", disable=None):
+        try:
+            stem = pathlib.Path(name).stem
+            if stem in claimed:
+                raise SingleHDRError(f"{name}: output name {stem!r} is already used by {claimed[stem]}")
+            claimed[stem] = name
+            reconstructor.reconstruct_file(
+                name, args.output, file_format=args.format, preview=args.preview,
+                curve_csv=args.curve_csv, overwrite=args.overwrite,
+            )
+        except SingleHDRError as error:
+            failed += 1
+            tqdm.write(f"singlehdr: {error}", file=sys.stderr)
+        except Exception as error:  # noqa: BLE001 - one bad input must not stop the others
+            failed += 1
+            tqdm.write(f"singlehdr: {name}: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from singlehdr_tf import api, export
+
+    model = api.load(args.model).model
+    for path in export.export_all(model, args.out, args.name, args.version, overwrite=args.overwrite):
+        print(path)
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from singlehdr_tf.training.__main__ import main as train_main
+
+    return train_main(args.forwarded)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from singlehdr_tf.evaluation import synth
+
+    print(f"wrote {synth.run(args)}")
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from singlehdr_tf.evaluation import report
+
+    report.run(args)
+    print(f"wrote {pathlib.Path(args.out) / 'report.md'}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``singlehdr``; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+    parser = build_parser()
+    args, forwarded = parser.parse_known_args(argv)
+    if args.command == "train":
+        args.forwarded = forwarded
+    elif forwarded:
+        parser.error(f"unrecognized arguments: {' '.join(forwarded)}")
+    try:
+        return args.run(args)
+    except SingleHDRError as error:
+        print(f"singlehdr: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

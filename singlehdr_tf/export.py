@@ -1,0 +1,244 @@
+"""Export a :class:`~singlehdr_tf.models.SingleHDR` for serving: a SavedModel for TF Serving and
+TFLite (LiteRT) files, in the tensorflow/models ``official/vision/serving`` style (one function per
+signature, the serving graph does its own decoding so clients send raw data).
+
+Layout written by :func:`export_all` (TF Serving loads ``OUT/NAME`` and serves its highest version)::
+
+    OUT/NAME/VERSION/saved_model.pb, variables/     the SavedModel
+    OUT/NAME/VERSION/assets.extra/singlehdr.json    model config and variable list (for load_saved_model)
+    OUT/NAME.tflite                                  float32
+    OUT/NAME_fp16.tflite                             float16 weights
+    OUT/NAME_dynamic_range.tflite                    int8 weights, dynamic-range quantized
+
+Signatures, both with outputs ``hdr`` ``[1, H, W, 3]`` (linear, 1 = the clipping level),
+``inverse_crf`` ``[1, 1024]``, ``dequantized`` and ``linear`` ``[1, H, W, 3]``:
+
+* ``serving_default``: input ``image`` float32 ``[1, H, W, 3]`` in [0, 1], any ``H, W``;
+* ``encoded_image``: input ``image_bytes``, one JPEG or PNG file's bytes (a scalar string, or a
+  batch of one string as TF Serving's REST API sends ``{"instances": [{"b64": ...}]}``).
+
+The TFLite files convert ``serving_default`` with builtin ops only (no Flex/SELECT_TF_OPS) and keep
+``H, W`` dynamic: call ``resize_tensor_input`` and ``allocate_tensors`` for each image size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import tempfile
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from singlehdr_tf import models
+from singlehdr_tf.io import SingleHDRError, atomic_write
+
+OUTPUTS = ("hdr", "inverse_crf", "dequantized", "linear")
+"""Output names of every signature."""
+
+METADATA_FILE = pathlib.Path("assets.extra") / "singlehdr.json"
+"""Inside a version folder: the model config and variable list. ``assets.extra`` is TF Serving's
+folder for files the graph does not load."""
+
+METADATA_FORMAT = 1
+
+TFLITE_FILES = {
+    "float32": "{name}.tflite",
+    "float16": "{name}_fp16.tflite",
+    "dynamic_range": "{name}_dynamic_range.tflite",
+}
+"""TFLite variant -> file name pattern in the output folder."""
+
+
+def serving_outputs(model: keras.Model, image: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The signature outputs for ``image`` ``[B, H, W, 3]`` float32 in [0, 1]."""
+    stages = model(tf.clip_by_value(image, 0.0, 1.0), training=False)
+    return {
+        "hdr": stages["refined"],
+        "inverse_crf": stages["inverse_crf"],
+        "dequantized": stages["dequantized"],
+        "linear": stages["linear"],
+    }
+
+
+def image_signature(model: keras.Model) -> tuple[Any, list[tf.TensorSpec]]:
+    """``serving_default``: a function of ``image`` float32 ``[1, H, W, 3]`` and its input spec."""
+
+    def serve_image(image):
+        return serving_outputs(model, image)
+
+    return serve_image, [tf.TensorSpec([1, None, None, 3], tf.float32, name="image")]
+
+
+def encoded_image_signature(model: keras.Model) -> tuple[Any, list[tf.TensorSpec]]:
+    """``encoded_image``: a function of ``image_bytes`` (a JPEG/PNG file's bytes, scalar or ``[1]``)
+    and its input spec. Decodes in the graph to RGB (grey expanded, alpha dropped, first frame of an
+    animation) and converts to float in [0, 1]."""
+
+    def serve_encoded_image(image_bytes):
+        image = tf.io.decode_image(tf.reshape(image_bytes, []), channels=3, expand_animations=False)
+        image = tf.image.convert_image_dtype(image, tf.float32)
+        return serving_outputs(model, image[None])
+
+    # Unknown rank: TF Serving's REST "instances" format sends [1], gRPC clients usually a scalar.
+    return serve_encoded_image, [tf.TensorSpec(None, tf.string, name="image_bytes")]
+
+
+def _metadata(model: keras.Model) -> dict[str, Any]:
+    return {
+        "format": METADATA_FORMAT,
+        "model_config": model.get_config(),
+        "variables": [[variable.path, list(variable.shape)] for variable in model.variables],
+    }
+
+
+def _build(model: keras.Model) -> None:
+    """Create the model's variables if it was never called (the smallest input every stage accepts)."""
+    if not model.built or not model.variables:
+        model(np.zeros((1, 32, 32, 3), np.float32), training=False)
+
+
+def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pathlib.Path:
+    """Write ``model`` as a SavedModel with the ``serving_default`` and ``encoded_image`` signatures
+    and its metadata file to ``version_dir`` (which must not exist yet). Returns the folder."""
+    version_dir = pathlib.Path(version_dir)
+    _build(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)  # model.variables, in order: load_saved_model relies on it
+    for name, (function, spec) in (("serving_default", image_signature(model)),
+                                   ("encoded_image", encoded_image_signature(model))):
+        archive.add_endpoint(name, function, input_signature=spec)
+    archive.write_out(os.fspath(version_dir), verbose=False)
+    (version_dir / METADATA_FILE).parent.mkdir(exist_ok=True)
+    (version_dir / METADATA_FILE).write_text(json.dumps(_metadata(model), indent=1))
+    return version_dir
+
+
+def latest_version(model_dir: str | os.PathLike) -> int | None:
+    """The highest integer-named SavedModel version in ``model_dir`` (TF Serving's choice), or None."""
+    model_dir = pathlib.Path(model_dir)
+    if not model_dir.is_dir():
+        return None
+    versions = [int(path.name) for path in model_dir.iterdir()
+                if path.name.isdigit() and (path / "saved_model.pb").is_file()]
+    return max(versions, default=None)
+
+
+def load_saved_model(version_dir: str | os.PathLike) -> keras.Model:
+    """Rebuild the Keras model of a SavedModel written by :func:`write_saved_model`: the config
+    from its metadata file, the weights read from its variables checkpoint (no graph is loaded)."""
+    version_dir = pathlib.Path(version_dir)
+    where = os.fspath(version_dir)
+    try:
+        metadata = json.loads((version_dir / METADATA_FILE).read_text())
+    except FileNotFoundError:
+        raise SingleHDRError(f"{where}: not a singlehdr_tf SavedModel (no {METADATA_FILE})") from None
+    except (OSError, ValueError) as error:
+        raise SingleHDRError(f"{where}: unreadable {METADATA_FILE} ({error})") from None
+    if metadata.get("format") != METADATA_FORMAT:
+        raise SingleHDRError(f"{where}: unsupported metadata format {metadata.get('format')!r}")
+    model = models.build_model(metadata["model_config"])
+    _build(model)
+    expected = [[variable.path, list(variable.shape)] for variable in model.variables]
+    if expected != metadata["variables"]:
+        raise SingleHDRError(f"{where}: the stored variables do not match its model config "
+                             "(written by another version of singlehdr_tf?)")
+    try:
+        reader = tf.train.load_checkpoint(os.fspath(version_dir / "variables" / "variables"))
+        values = [reader.get_tensor(f"variables/{index}/.ATTRIBUTES/VARIABLE_VALUE")
+                  for index in range(len(model.variables))]
+    except (tf.errors.OpError, ValueError) as error:
+        raise SingleHDRError(f"{where}: cannot read the variables ({str(error).splitlines()[0]})") from None
+    for variable, value in zip(model.variables, values):
+        if tuple(value.shape) != tuple(variable.shape):
+            raise SingleHDRError(f"{where}: variable {variable.path} has shape {value.shape}, "
+                                 f"the model config needs {tuple(variable.shape)}")
+        variable.assign(value)
+    return model
+
+
+def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32") -> bytes:
+    """The TFLite flatbuffer of ``serving_default``: ``variant`` is ``"float32"``, ``"float16"``
+    (weights stored as float16) or ``"dynamic_range"`` (weights int8, activations quantized on the
+    fly where a kernel supports it). Builtin ops only; ``H, W`` stay dynamic."""
+    if variant not in TFLITE_FILES:
+        raise SingleHDRError(f"unknown TFLite variant {variant!r} (expected one of {', '.join(TFLITE_FILES)})")
+    converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model_dir),
+                                                         signature_keys=["serving_default"])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def run_tflite(path: str | os.PathLike, image: np.ndarray) -> dict[str, np.ndarray]:
+    """Run a TFLite file's ``serving_default`` with LiteRT on ``image`` float32 ``[1, H, W, 3]`` in
+    [0, 1], any ``H, W``: returns the outputs ``{name: array}``.
+
+    Example:
+        >>> outputs = run_tflite("saved_models/lite.tflite", image[None])  # doctest: +SKIP
+        >>> outputs["hdr"].shape, outputs["inverse_crf"].shape  # doctest: +SKIP
+        ((1, H, W, 3), (1, 1024))
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=os.fspath(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    index = runner.get_input_details()["image"]["index"]
+    outputs = {name: details["index"] for name, details in runner.get_output_details().items()}
+    del runner  # it holds the interpreter's buffers, which resizing must be free to reallocate
+    interpreter.resize_tensor_input(index, image.shape, strict=True)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(index, np.ascontiguousarray(image, np.float32))
+    interpreter.invoke()
+    return {name: interpreter.get_tensor(output) for name, output in outputs.items()}
+
+
+def _replace_dir(source: pathlib.Path, target: pathlib.Path) -> None:
+    """Move the finished folder ``source`` to ``target`` in one rename (TF Serving never sees a
+    half-written version); an existing ``target`` is moved aside first and then deleted."""
+    trash = None
+    if target.exists():
+        trash = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        os.replace(target, trash)
+    os.replace(source, target)
+    if trash is not None:
+        shutil.rmtree(trash)
+
+
+def export_all(model: keras.Model, out_dir: str | os.PathLike, name: str, version: int,
+               overwrite: bool = False) -> list[pathlib.Path]:
+    """Write the SavedModel ``out_dir/name/version/`` and the three TFLite files beside
+    ``out_dir/name``; returns their paths. Refuses to replace existing files unless ``overwrite``."""
+    out_dir = pathlib.Path(out_dir)
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise SingleHDRError(f"{name!r}: a model name is letters, digits, '-' and '_'")
+    if version < 1:
+        raise SingleHDRError(f"{name}: the version must be a positive integer, got {version}")
+    version_dir = out_dir / name / str(version)
+    tflite_paths = {variant: out_dir / pattern.format(name=name) for variant, pattern in TFLITE_FILES.items()}
+    existing = [path for path in (version_dir, *tflite_paths.values()) if path.exists()]
+    if existing and not overwrite:
+        raise SingleHDRError(f"{os.fspath(existing[0])}: already exists (use overwrite to replace it)")
+    try:
+        (out_dir / name).mkdir(parents=True, exist_ok=True)
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=out_dir / name))
+    except OSError as error:
+        raise SingleHDRError(f"{os.fspath(out_dir)}: cannot write ({error.strerror or error})") from None
+    try:
+        saved_model = write_saved_model(model, staging / "saved_model")
+        flatbuffers = {variant: convert_tflite(saved_model, variant) for variant in tflite_paths}
+        for variant, path in tflite_paths.items():
+            with atomic_write(path) as temporary:
+                temporary.write_bytes(flatbuffers[variant])
+        _replace_dir(saved_model, version_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [version_dir, *tflite_paths.values()]
