@@ -73,11 +73,12 @@ def load(name_or_path: str | os.PathLike = models.DEFAULT_MODEL, **options) -> R
         SingleHDRError: unknown name (the message lists the shipped ones), unreadable model, or
             weights that do not fit their model config (the message names the config).
     """
-    model = _load_model(name_or_path)
-    return Reconstructor(model, **options)
+    return Reconstructor(load_model(name_or_path), **options)
 
 
-def _load_model(name_or_path: str | os.PathLike) -> keras.Model:
+def load_model(name_or_path: str | os.PathLike = models.DEFAULT_MODEL) -> keras.Model:
+    """The Keras :class:`~singlehdr_tf.models.SingleHDR` behind :func:`load` (same arguments and
+    errors), for training, export and analysis tools that need the networks themselves."""
     path = pathlib.Path(name_or_path)
     if path.is_file() and path.suffix == ".keras":
         return _load_keras_file(path)
@@ -138,7 +139,7 @@ def _load_run_dir(run_dir: pathlib.Path) -> keras.Model:
         if source == os.fspath(weights):
             model.load_weights(weights)
         else:
-            _restore_checkpoint(model, checkpoint)
+            _restore_checkpoint(model, checkpoint, layout.named_weights(model))
     except SingleHDRError:
         raise
     except Exception as error:  # noqa: BLE001 - Keras and tf.train raise many types on a mismatch
@@ -147,15 +148,16 @@ def _load_run_dir(run_dir: pathlib.Path) -> keras.Model:
     return model
 
 
-def _restore_checkpoint(model: keras.Model, checkpoint: str) -> None:
-    """Restore ``model`` from a training checkpoint (``tf.train.Checkpoint(model=model, ...)``),
-    refusing one that does not hold every variable of the model."""
+def _restore_checkpoint(model: keras.Model, checkpoint: str, named_weights: dict) -> None:
+    """Restore ``model`` from a training checkpoint (``tf.train.Checkpoint(weights=named_weights)``,
+    see :func:`singlehdr_tf.training.run_dir.named_weights`), refusing one that does not hold every
+    variable of the model."""
     stored = [key for key in tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-              if key.startswith("model/") and key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
+              if key.startswith("weights/") and key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
     if len(stored) != len(model.variables):
         raise SingleHDRError(f"{checkpoint}: an incomplete checkpoint, it holds {len(stored)} of the model's "
                              f"{len(model.variables)} variables")
-    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial().assert_existing_objects_matched()
+    tf.train.Checkpoint(weights=named_weights).restore(checkpoint).expect_partial().assert_existing_objects_matched()
 
 
 def _build(model: keras.Model) -> None:

@@ -95,19 +95,26 @@ class LinearizationNet(keras.Model):
             self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), name="to_weights")
         self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, name="inverse_crf")
 
-    def call(self, dequantized):
-        images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+    def predict_crf_weights(self, images):
+        """The raw inverse-EMoR weights ``[B, K]`` of images ``[B, H, W, 3]`` in [0, 1], before
+        shrinkage and projection (what ``tools/choose_curve_shrinkage.py`` needs). Batch
+        normalisation runs in the mode of the enclosing call (inference when called directly)."""
         small = images if self.size is None else area_resize(images, self.size)
         x = ops.concatenate([small, self.edges(small), self.histogram(small)], axis=-1)
         x = self.stem_pool(ops.relu(self.stem_norm(self.stem(x))))
         for block in self.blocks:
             x = block(x)
-        crf_weights = self.to_weights(ops.mean(x, axis=(1, 2)))
+        return self.to_weights(ops.mean(x, axis=(1, 2)))
+
+    def call(self, dequantized):
+        images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        crf_weights = self.predict_crf_weights(images)
         inverse_crf, linear = self.inverse_crf(crf_weights, images)
         return {"inverse_crf": inverse_crf, "linear": linear}
 
     def get_config(self):
         config = super().get_config()
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
-                      histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights, curve_shrinkage=self.curve_shrinkage)
+                      histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
+                      curve_shrinkage=self.curve_shrinkage)
         return config
