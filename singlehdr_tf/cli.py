@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", default=pathlib.Path("saved_models"), type=pathlib.Path,
                         help="output folder (default: saved_models)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing export of this version")
+    export.add_argument("--curve-shrinkage", type=float, default=None, metavar="S",
+                        help="pull the estimated camera curves toward the prior g0 by this factor in [0, 1] "
+                             "(see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.set_defaults(run=_export)
 
     # `train` forwards its arguments to `python -m singlehdr_tf.training`, which defines them.
@@ -115,9 +118,13 @@ def _reconstruct(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from singlehdr_tf import api, export
+    from singlehdr_tf import api, export, models
 
-    model = api.load(args.model).model
+    model = api.load_model(args.model)
+    if args.curve_shrinkage is not None:
+        if not 0.0 <= args.curve_shrinkage <= 1.0:
+            raise SingleHDRError(f"--curve-shrinkage {args.curve_shrinkage}: must lie in [0, 1]")
+        model = models.rebuild_model(model, curve_shrinkage=args.curve_shrinkage)
     for path in export.export_all(model, args.out, args.name, args.version, overwrite=args.overwrite):
         print(path)
     return EXIT_OK

@@ -132,6 +132,18 @@ def test_export_delegates_to_export_all(model_file, tmp_path, monkeypatch, capsy
     assert capsys.readouterr().out.strip() == str(tmp_path / "mini" / "4")
 
 
+def test_export_bakes_in_the_curve_shrinkage(model_file, tmp_path, monkeypatch):
+    exported = []
+    monkeypatch.setattr(export, "export_all", lambda model, *args, **kwargs: exported.append(model) or [])
+    arguments = ["export", str(model_file), "--name", "mini", "--version", "1", "--out", str(tmp_path)]
+    assert cli.main(arguments + ["--curve-shrinkage", "0.25"]) == cli.EXIT_OK
+    assert exported[0].get_config()["curve_shrinkage"] == 0.25
+    original = api.load_model(model_file)
+    for mine, theirs in zip(exported[0].get_weights(), original.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert cli.main(arguments + ["--curve-shrinkage", "2"]) == cli.EXIT_USAGE
+
+
 def test_train_synth_and_evaluate_are_wired(monkeypatch, capsys):
     from singlehdr_tf.evaluation import report, synth
     from singlehdr_tf.training import __main__ as training_main

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from singlehdr_tf.models.single_hdr import SingleHDR
 
 MODEL_CONFIGS: dict[str, dict] = {
@@ -87,3 +89,21 @@ def build_model(name_or_config: str | Mapping = DEFAULT_MODEL) -> SingleHDR:
             raise SingleHDRError(f"{name_or_config}: unknown model config (known: {', '.join(MODEL_CONFIGS)})")
         return SingleHDR(**MODEL_CONFIGS[name_or_config], name=f"singlehdr_{name_or_config}")
     return SingleHDR.from_config(dict(name_or_config))
+
+
+def rebuild_model(model: SingleHDR, **changes) -> SingleHDR:
+    """A copy of ``model`` with its weights and some config values changed, for values that
+    hold no weights (e.g. ``curve_shrinkage`` chosen after training).
+
+    Example:
+        >>> model = build_model("tiny")
+        >>> rebuild_model(model, curve_shrinkage=0.5).get_config()["curve_shrinkage"]
+        0.5
+    """
+    config = {**model.get_config(), **changes}
+    copy = SingleHDR.from_config(config)
+    copy(np.zeros((1, 32, 32, 3), np.float32))
+    if not model.built:
+        model(np.zeros((1, 32, 32, 3), np.float32))
+    copy.set_weights(model.get_weights())
+    return copy
