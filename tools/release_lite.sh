@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Turn a finished training run into the shipped "lite" model and regenerate every published number:
+# the curve shrinkage (held-out training scenes), the SavedModel and TFLite files, the HDR-SYNTH
+# validation set, the evaluation report with all baselines, the real-photo contact sheet and the
+# TFLite parity figures. Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR]
+set -euo pipefail
+run=${1:-runs/lite}
+data=${2:-../shared/data}
+export PYTHONPATH=${PYTHONPATH:-.}
+
+python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out training_logs/curve_shrinkage.json
+shrinkage=$(python -c "import json; print(json.load(open('training_logs/curve_shrinkage.json'))['chosen_shrinkage'])")
+singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --overwrite
+cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" training_logs/
+[ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val
+singlehdr evaluate --data sets/val --model lite --baselines all --out reports/val
+python -m singlehdr_tf.evaluation.contact_sheet "$data/ldr" reports/real_photos.png --model lite
+python tools/tflite_parity.py lite
