@@ -1,0 +1,224 @@
+"""Every loss term of the method and the weightings of each training stage.
+
+Terms (each returns one value per example, ``[B]``, so a training loop can average them over the
+global batch under any ``tf.distribute`` strategy):
+
+- ``dequantization``: L2 between the dequantized image and ``F(C(H))``.
+- ``linear``: L2 between the linear image and ``C(H)`` (the paper's ``L_lin``).
+- ``inverse_crf``: L2 between the predicted and the true inverse curve (``L_crf``).
+- ``hallucination``: L2 between ``log(max(x, 0) + eps)`` of the HDR output and of ``H``
+  (``L_hal``), averaged over the whole image, as in the paper. The reference code weights by the
+  highlight mask instead; the choice barely matters here because Hallucination-Net blends its
+  prediction in by that mask: outside it the output is the linear input, which in the
+  hallucination stage is ``C(H) = H``, adding zero error and zero gradient. So the whole-image
+  mean is the mask-weighted error divided by the image size rather than by the mask's area,
+  which keeps crops with a few saturated pixels from dominating a batch; and in the joint stage
+  the unmasked pixels also score the linear image in log space, which is wanted there.
+- ``perceptual``: L1 between VGG16 ``block1_pool``..``block3_pool`` features of the tone-mapped
+  HDR output and of the tone-mapped ``H`` (``L_p``); needs a VGG16 weights file.
+- ``total_variation``: L1 total variation of the tone-mapped HDR output (``L_tv``).
+
+Stage weightings (:data:`STAGE_WEIGHTS`) follow the paper: ``L_deq``; ``L_lin + 0.1 L_crf``;
+``L_hal + 0.001 L_p + 0.1 L_tv``; for ``joint``
+``1 L_deq + 10 L_lin + 1 L_crf + 1 L_hal + 0.001 L_p + 0.1 L_tv``, where the HDR terms score the
+refined output; ``refinement`` (Refinement-Net alone, the first three networks frozen) keeps the
+joint objective's HDR terms, the only ones its weights change.
+
+Example::
+
+    total, terms = stage_loss("linearization", model(batch["ldr"]), batch)
+    loss = tf.nn.compute_average_loss(total, global_batch_size=8)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+
+import keras
+import tensorflow as tf
+
+HDR_LOG_EPSILON = 1.0 / 255.0
+"""``eps`` of the log-L2 hallucination loss ``log(H + eps)`` (the reference code's value)."""
+
+TONE_MAP_MU = 10.0
+"""Strength of the tone map ``log(1 + mu x) / log(1 + mu)`` under the perceptual and TV terms."""
+
+PERCEPTUAL_LAYERS = ("block1_pool", "block2_pool", "block3_pool")
+"""VGG16 layers compared by the perceptual term (the reference code's pool1..pool3)."""
+
+JOINT_WEIGHTS = {
+    "dequantization": 1.0,
+    "linear": 10.0,
+    "inverse_crf": 1.0,
+    "hallucination": 1.0,
+    "perceptual": 0.001,
+    "total_variation": 0.1,
+}
+"""The paper's weights of the end-to-end objective."""
+
+STAGE_WEIGHTS: dict[str, dict[str, float]] = {
+    "dequantization": {"dequantization": 1.0},
+    "linearization": {"linear": 1.0, "inverse_crf": 0.1},
+    "hallucination": {"hallucination": 1.0, "perceptual": 0.001, "total_variation": 0.1},
+    # Refinement-Net alone: the other terms score the frozen networks and are constants here.
+    "refinement": {"hallucination": 1.0, "perceptual": 0.001, "total_variation": 0.1},
+    "joint": JOINT_WEIGHTS,
+}
+"""Weights of each term in each training stage's objective."""
+
+STAGE_HDR_OUTPUT = {"hallucination": "hallucinated", "refinement": "refined", "joint": "refined"}
+"""The model output scored by the HDR terms (hallucination, perceptual, TV) in each stage."""
+
+EXPOSURE_GATED_TERMS = ("linear", "inverse_crf", "hallucination", "perceptual", "total_variation")
+"""Terms switched off for crops that are mostly saturated or mostly black (see :func:`exposure_weight`)."""
+
+
+def _per_example_mean(values: tf.Tensor) -> tf.Tensor:
+    """Mean over every axis but the first: ``[B, ...] -> [B]``."""
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def l2(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """Mean squared error per example, ``[B, ...] -> [B]``."""
+    return _per_example_mean(tf.square(tf.cast(prediction, tf.float32) - tf.cast(target, tf.float32)))
+
+
+def log_l2(prediction: tf.Tensor, hdr: tf.Tensor, epsilon: float = HDR_LOG_EPSILON) -> tf.Tensor:
+    """L2 between ``log(max(x, 0) + eps)`` of the predicted and true HDR ``[B, H, W, 3]`` -> ``[B]``."""
+
+    def log(x):
+        return tf.math.log(tf.nn.relu(tf.cast(x, tf.float32)) + epsilon)
+
+    return l2(log(prediction), log(hdr))
+
+
+def tone_map(hdr: tf.Tensor, mu: float = TONE_MAP_MU) -> tf.Tensor:
+    """``log(1 + mu max(H, 0)) / log(1 + mu)``: maps 0 -> 0 and the clipping level 1 -> 1, compresses
+    highlights above it. ``[B, H, W, 3]``."""
+    return tf.math.log1p(mu * tf.nn.relu(tf.cast(hdr, tf.float32))) / math.log1p(mu)
+
+
+def total_variation(image: tf.Tensor) -> tf.Tensor:
+    """Anisotropic L1 total variation per example: mean ``|dx|`` plus mean ``|dy|``, ``[B, H, W, C] -> [B]``."""
+    image = tf.cast(image, tf.float32)
+    return _per_example_mean(tf.abs(image[:, 1:] - image[:, :-1])) + _per_example_mean(
+        tf.abs(image[:, :, 1:] - image[:, :, :-1])
+    )
+
+
+def exposure_weight(ldr: tf.Tensor, fraction: float = 0.5) -> tf.Tensor:
+    """1 for a usable crop, 0 for one where more than ``fraction`` of the pixels are saturated
+    (grey >= 249/255) or black (grey <= 6/255), ``[B, H, W, 3] -> [B]``.
+
+    From the reference code (not in the paper): such crops carry almost no information about the
+    camera curve or the lost highlights, so their linearization and hallucination terms only add
+    noise to the gradient.
+    """
+    grey = tf.image.rgb_to_grayscale(tf.cast(ldr, tf.float32))
+    saturated = _per_example_mean(tf.cast(grey >= 249.0 / 255.0, tf.float32))
+    black = _per_example_mean(tf.cast(grey <= 6.0 / 255.0, tf.float32))
+    return tf.cast((saturated <= fraction) & (black <= fraction), tf.float32)
+
+
+class PerceptualLoss:
+    """L1 distance between VGG16 features of tone-mapped HDR images, ``[B, H, W, 3] x 2 -> [B]``.
+
+    The VGG16 convolutional weights come from a Keras weights file (``*.weights.h5`` of
+    ``keras.applications.VGG16(include_top=False)``, or Keras's own legacy ``..._notop.h5``),
+    because ImageNet weights cannot be downloaded at run time. Inputs are tone mapped with
+    :func:`tone_map`, scaled to [0, 255] and preprocessed as VGG16 expects (BGR, mean removed).
+
+    Example::
+
+        perceptual = PerceptualLoss("vgg16_notop.weights.h5")
+        per_example = perceptual(refined, hdr)
+    """
+
+    def __init__(self, weights_path: str | os.PathLike):
+        from singlehdr_tf.io import SingleHDRError
+
+        path = os.fspath(weights_path)
+        if not os.path.isfile(path):
+            raise SingleHDRError(f"{path}: VGG16 weights file for the perceptual loss not found")
+        vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(None, None, 3))
+        try:
+            vgg.load_weights(path)
+        except Exception as error:  # Keras raises several types for a wrong or corrupt file
+            raise SingleHDRError(
+                f"{path}: not a VGG16 (include_top=False) Keras weights file: {error}"
+            ) from error
+        vgg.trainable = False
+        self.weights_path = path
+        self.features = keras.Model(vgg.input, [vgg.get_layer(name).output for name in PERCEPTUAL_LAYERS])
+
+    def _features(self, hdr: tf.Tensor) -> list[tf.Tensor]:
+        rgb = tone_map(hdr) * 255.0
+        return self.features(keras.applications.vgg16.preprocess_input(rgb), training=False)
+
+    def __call__(self, prediction: tf.Tensor, hdr: tf.Tensor) -> tf.Tensor:
+        return tf.add_n(
+            [
+                _per_example_mean(tf.abs(a - b))
+                for a, b in zip(self._features(prediction), self._features(hdr))
+            ]
+        )
+
+
+def loss_terms(
+    outputs: Mapping[str, tf.Tensor],
+    batch: Mapping[str, tf.Tensor],
+    weights: Mapping[str, float],
+    hdr_output: str | None = None,
+    perceptual: PerceptualLoss | None = None,
+) -> dict[str, tf.Tensor]:
+    """Each term with a non-zero weight, ``{name: [B]}``, before weighting.
+
+    Args:
+        outputs: model outputs (``dequantized``, ``linear``, ``inverse_crf``, ``hallucinated``,
+            ``refined``), only those the weighted terms need.
+        batch: the data pipeline's targets ``nonlinear``, ``clipped``, ``inverse_crf``, ``hdr``
+            and the input ``ldr``.
+        weights: ``{term: weight}``; terms with weight 0 are not computed.
+        hdr_output: key of ``outputs`` scored by the HDR terms.
+        perceptual: the perceptual term's VGG, or None to leave that term out.
+    """
+    active = {name for name, weight in weights.items() if weight}
+    terms: dict[str, tf.Tensor] = {}
+    if "dequantization" in active:
+        terms["dequantization"] = l2(outputs["dequantized"], batch["nonlinear"])
+    if "linear" in active:
+        terms["linear"] = l2(outputs["linear"], batch["clipped"])
+    if "inverse_crf" in active:
+        terms["inverse_crf"] = l2(outputs["inverse_crf"], batch["inverse_crf"])
+    if active & {"hallucination", "perceptual", "total_variation"}:
+        prediction = outputs[hdr_output]
+        if "hallucination" in active:
+            terms["hallucination"] = log_l2(prediction, batch["hdr"])
+        if "perceptual" in active and perceptual is not None:
+            terms["perceptual"] = perceptual(prediction, batch["hdr"])
+        if "total_variation" in active:
+            terms["total_variation"] = total_variation(tone_map(prediction))
+    gate = exposure_weight(batch["ldr"])
+    return {name: value * gate if name in EXPOSURE_GATED_TERMS else value for name, value in terms.items()}
+
+
+def stage_loss(
+    stage: str,
+    outputs: Mapping[str, tf.Tensor],
+    batch: Mapping[str, tf.Tensor],
+    perceptual: PerceptualLoss | None = None,
+) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """The weighted objective of a training stage: ``(total [B], {term: [B]})``.
+
+    Example::
+
+        total, terms = stage_loss("dequantization", {"dequantized": d}, batch)
+    """
+    if stage not in STAGE_WEIGHTS:
+        raise ValueError(f"unknown training stage {stage!r}; expected one of {sorted(STAGE_WEIGHTS)}")
+    weights = STAGE_WEIGHTS[stage]
+    terms = loss_terms(outputs, batch, weights, STAGE_HDR_OUTPUT.get(stage), perceptual)
+    total = tf.add_n([weights[name] * value for name, value in terms.items()])
+    return total, terms
