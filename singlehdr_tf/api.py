@@ -370,7 +370,8 @@ class Reconstructor:
         """Reconstruct one photo file into ``out_dir``: ``<stem>.exr`` (or ``.hdr``), with
         ``<stem>_preview.png`` (:func:`singlehdr_tf.io.write_preview`) and ``<stem>_curve.csv``
         (:func:`write_curve_csv`) if asked. Every write is atomic; existing files are only replaced
-        with ``overwrite`` (checked before any work). Returns the written paths."""
+        with ``overwrite``; ``out_dir`` must be a writable folder (both checked before any work).
+        Returns the written paths."""
         if file_format not in ("exr", "hdr"):
             raise SingleHDRError(f"{os.fspath(path)}: unknown output format {file_format!r} (expected exr or hdr)")
         out_dir, stem = pathlib.Path(out_dir), pathlib.Path(path).stem
@@ -379,6 +380,8 @@ class Reconstructor:
             outputs.append(out_dir / f"{stem}_preview.png")
         if curve_csv:
             outputs.append(out_dir / f"{stem}_curve.csv")
+        if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
+            raise SingleHDRError(f"{os.fspath(path)}: output folder {os.fspath(out_dir)} is not a writable folder")
         existing = [output for output in outputs if output.exists()]
         if existing and not overwrite:
             raise SingleHDRError(f"{os.fspath(path)}: {os.fspath(existing[0])} already exists (use --overwrite)")

@@ -16,6 +16,11 @@ import tensorflow as tf
 from singlehdr_tf import crf
 
 
+def _float32(values) -> tf.Tensor:
+    """``values`` (array, list, tensor or variable of any real dtype) as a float32 tensor."""
+    return tf.cast(tf.convert_to_tensor(values), tf.float32)
+
+
 class CameraStages(NamedTuple):
     """Every intermediate of :func:`forward`, each ``[B, H, W, 3]`` float32."""
 
@@ -26,21 +31,23 @@ class CameraStages(NamedTuple):
 
 def expose(hdr: tf.Tensor, exposure: tf.Tensor | float | None = None) -> tf.Tensor:
     """Scale the radiance ``[B, H, W, 3]`` by one exposure per image (``[B]``, scalar or None = 1)."""
-    hdr = tf.convert_to_tensor(hdr, tf.float32)
+    hdr = _float32(hdr)
     if exposure is None:
         return hdr
-    exposure = tf.convert_to_tensor(exposure, tf.float32)
+    exposure = _float32(exposure)
     return hdr * tf.reshape(exposure, [-1, 1, 1, 1])
 
 
 def clip(hdr: tf.Tensor) -> tf.Tensor:
-    """``C(H) = min(max(H, 0), 1)``: the sensor saturates at 1 and cannot record negative light."""
-    return tf.clip_by_value(tf.convert_to_tensor(hdr, tf.float32), 0.0, 1.0)
+    """``C(H) = min(max(H, 0), 1)``: the sensor saturates at 1 and cannot record negative light.
+    NaN counts as no light (0), as :func:`singlehdr_tf.io.read_hdr` reads it."""
+    hdr = _float32(hdr)
+    return tf.clip_by_value(tf.where(tf.math.is_nan(hdr), 0.0, hdr), 0.0, 1.0)
 
 
 def quantize(image: tf.Tensor) -> tf.Tensor:
     """``Q(x) = floor(255 x + 0.5) / 255`` on [0, 1] (8-bit rounding; zero gradient)."""
-    image = tf.clip_by_value(tf.convert_to_tensor(image, tf.float32), 0.0, 1.0)
+    image = tf.clip_by_value(_float32(image), 0.0, 1.0)
     return tf.floor(image * 255.0 + 0.5) / 255.0
 
 
@@ -54,7 +61,7 @@ def forward(hdr: tf.Tensor, curves: tf.Tensor, exposure: tf.Tensor | float | Non
     """
     clipped = clip(expose(hdr, exposure))
     # A tensor, not a tf.Variable: keras.ops passes variables through and its take_along_axis fails on them.
-    nonlinear = crf.apply_curve(clipped, tf.convert_to_tensor(curves, tf.float32))
+    nonlinear = crf.apply_curve(clipped, _float32(curves))
     return CameraStages(clipped=clipped, nonlinear=nonlinear, ldr=quantize(nonlinear))
 
 

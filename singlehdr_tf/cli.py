@@ -120,6 +120,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from singlehdr_tf import api, export, models
 
+    _check_writable_folder(args.out)
     model = api.load_model(args.model)
     if args.curve_shrinkage is not None:
         if not 0.0 <= args.curve_shrinkage <= 1.0:

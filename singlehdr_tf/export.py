@@ -17,6 +17,12 @@ Signatures, both with outputs ``hdr`` ``[1, H, W, 3]`` (linear, 1 = the clipping
 * ``encoded_image``: input ``image_bytes``, one JPEG or PNG file's bytes (a scalar string, or a
   batch of one string as TF Serving's REST API sends ``{"instances": [{"b64": ...}]}``).
 
+Both check their input in the graph and fail with ``InvalidArgumentError`` (TF Serving answers
+INVALID_ARGUMENT) whose message names the input and the reason: a shape other than ``[1, H, W, 3]``,
+NaN or infinite values, empty data, data that is not a JPEG or PNG file, or a header announcing more
+than :data:`singlehdr_tf.io.MAX_PIXELS` pixels (refused before decoding). An input of the wrong dtype
+is refused by the signature itself, before the graph runs. ``serving_default`` clips values to [0, 1].
+
 The TFLite files convert ``serving_default`` with builtin ops only (no Flex/SELECT_TF_OPS) and keep
 ``H, W`` dynamic: call ``resize_tensor_input`` and ``allocate_tensors`` for each image size.
 """
@@ -36,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from singlehdr_tf import models
-from singlehdr_tf.io import SingleHDRError, atomic_write
+from singlehdr_tf.io import MAX_PIXELS, SingleHDRError, atomic_write
 
 OUTPUTS = ("hdr", "inverse_crf", "dequantized", "linear")
 """Output names of every signature."""
@@ -66,24 +72,85 @@ def serving_outputs(model: keras.Model, image: tf.Tensor) -> dict[str, tf.Tensor
     }
 
 
+def _checked_image(image: tf.Tensor) -> tf.Tensor:
+    """``image`` once the graph has checked it: shape ``[1, H, W, 3]``, ``H, W >= 1``, finite values.
+
+    A loaded signature checks only the dtype of its input, and a tensor of another rank reaching the
+    convolutions aborts the whole process (a failed CHECK in the oneDNN kernels). These checks fail
+    with ``InvalidArgumentError`` naming ``image`` instead (TF Serving answers INVALID_ARGUMENT).
+    TFLite conversion drops them.
+    """
+    image = tf.ensure_shape(image, [1, None, None, 3])
+    checks = [
+        tf.debugging.assert_positive(tf.size(image), message="image: empty (height or width 0)"),
+        tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(image)), ["image: contains NaN or infinite values"]),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(image)
+
+
 def image_signature(model: keras.Model) -> tuple[Any, list[tf.TensorSpec]]:
     """``serving_default``: a function of ``image`` float32 ``[1, H, W, 3]`` and its input spec."""
 
     def serve_image(image):
-        return serving_outputs(model, image)
+        return serving_outputs(model, _checked_image(image))
 
     return serve_image, [tf.TensorSpec([1, None, None, 3], tf.float32, name="image")]
 
 
+def _after(check: tf.Operation, tensor: tf.Tensor) -> tf.Tensor:
+    """``tensor``, available only once ``check`` has run."""
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+def _png_pixels(head: tf.Tensor) -> tf.Tensor:
+    """Width x height (int64) in the first bytes of a PNG file: its IHDR chunk comes first, with the
+    big-endian uint32 width and height at bytes 16-23 (and the bit depth at byte 24)."""
+    size = tf.reshape(tf.cast(tf.io.decode_raw(tf.strings.substr(head, 16, 8), tf.uint8), tf.int64), [2, 4])
+    size = tf.minimum(tf.reduce_sum(size * [1 << 24, 1 << 16, 1 << 8, 1], axis=1), 1 << 31)  # no int64 overflow
+    return tf.reduce_prod(size)
+
+
+def _decode_image_bytes(image_bytes: tf.Tensor) -> tf.Tensor:
+    """One JPEG or PNG file's bytes (a scalar string or a batch of one) -> float32 ``[1, H, W, 3]``
+    in [0, 1], the pixels Pillow (:func:`singlehdr_tf.io.read_ldr`) gives: grey expanded, palette
+    applied, alpha dropped, 16-bit PNGs at full precision, JPEGs with the accurate integer DCT; but
+    the EXIF orientation is not applied (TensorFlow's decoders ignore it).
+
+    Empty data, other formats and headers announcing more than :data:`singlehdr_tf.io.MAX_PIXELS`
+    pixels (a decompression bomb) fail with ``InvalidArgumentError`` before anything is decoded.
+    """
+    # Each check feeds the next step through tf.identity: a data dependency, so nothing is decoded
+    # before the checks pass (a control dependency alone did not keep the decoders in tf.case from
+    # running first).
+    data = tf.reshape(_after(tf.debugging.assert_equal(tf.size(image_bytes), 1, message="image_bytes: expected one "
+                                                       "image (a scalar string or a batch of one)"), image_bytes), [])
+    data = _after(tf.debugging.assert_positive(tf.strings.length(data), message="image_bytes: empty"), data)
+    head = tf.strings.substr(tf.strings.join([data, b"\0" * 25]), 0, 25)
+    is_jpeg = tf.strings.substr(head, 0, 3) == b"\xff\xd8\xff"
+    is_png = tf.strings.substr(head, 0, 8) == b"\x89PNG\r\n\x1a\n"
+    known = tf.debugging.Assert(is_jpeg | is_png, ["image_bytes: not a JPEG or PNG file"])
+    data, head = _after(known, data), _after(known, head)
+    pixels = tf.cond(is_jpeg, lambda: tf.reduce_prod(tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.int64)),
+                     lambda: _png_pixels(head))
+    data = _after(tf.debugging.assert_less_equal(pixels, tf.constant(MAX_PIXELS, tf.int64), message="image_bytes: "
+                                                 f"image too large (limit MAX_PIXELS={MAX_PIXELS})"), data)
+    as_float = lambda image: tf.image.convert_image_dtype(image, tf.float32)  # noqa: E731
+    # 8-bit PNGs decode as uint8, not uint16, so the floats are the same as for 8-bit arrays.
+    image = tf.case([
+        (is_jpeg, lambda: as_float(tf.io.decode_jpeg(data, 3, dct_method="INTEGER_ACCURATE"))),
+        (tf.strings.substr(head, 24, 1) == b"\x10", lambda: as_float(tf.io.decode_png(data, 3, dtype=tf.uint16))),
+    ], default=lambda: as_float(tf.io.decode_png(data, 3)))
+    return image[None]
+
+
 def encoded_image_signature(model: keras.Model) -> tuple[Any, list[tf.TensorSpec]]:
     """``encoded_image``: a function of ``image_bytes`` (a JPEG/PNG file's bytes, scalar or ``[1]``)
-    and its input spec. Decodes in the graph to RGB (grey expanded, alpha dropped, first frame of an
-    animation) and converts to float in [0, 1]."""
+    and its input spec. Decodes in the graph (:func:`_decode_image_bytes`)."""
 
     def serve_encoded_image(image_bytes):
-        image = tf.io.decode_image(tf.reshape(image_bytes, []), channels=3, expand_animations=False)
-        image = tf.image.convert_image_dtype(image, tf.float32)
-        return serving_outputs(model, image[None])
+        return serving_outputs(model, _decode_image_bytes(image_bytes))
 
     # Unknown rank: TF Serving's REST "instances" format sends [1], gRPC clients usually a scalar.
     return serve_encoded_image, [tf.TensorSpec(None, tf.string, name="image_bytes")]

@@ -54,7 +54,8 @@ def prepare(run_dir: pathlib.Path, config: TrainConfig, check: bool, write: bool
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise SingleHDRError(f"{os.fspath(run_dir)}: cannot create the run directory ({error.strerror or error})") from None
+            reason = error.strerror or error
+            raise SingleHDRError(f"{os.fspath(run_dir)}: cannot create the run directory ({reason})") from None
         with atomic_write(stored_path) as temporary:
             temporary.write_text(yaml.safe_dump(new, sort_keys=False))
     return changed
