@@ -19,10 +19,10 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from singlehdr_tf import SingleHDRError, camera, crf, io, losses
+from singlehdr_tf import SingleHDRError, api, camera, crf, io, losses
 from singlehdr_tf.models import build_model
 from singlehdr_tf.training import STAGES, load_config, make_strategy, train
-from singlehdr_tf.training.loop import _split_files
+from singlehdr_tf.training.loop import _initialise_from, _split_files
 from singlehdr_tf.training.run_dir import named_weights
 from singlehdr_tf.training.steps import make_train_step
 
@@ -390,3 +390,17 @@ def test_multi_worker_mirrored_strategy_on_two_local_workers(hdr_dir, tmp_path):
     assert tf.train.latest_checkpoint(tmp_path / "run" / "checkpoints").endswith("ckpt-3")
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in records)
+
+
+def test_a_new_run_can_start_from_trained_weights(finished_run, fixed_batch):
+    run_dir, config, *_ = finished_run
+    trained = api.load_model(run_dir)
+    fresh = build_model(load_config(config).model_config())
+    fresh(fixed_batch["ldr"])
+    _initialise_from(fresh, str(run_dir))
+    for mine, theirs in zip(fresh.weights, trained.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
+    other = build_model({**load_config(config).model_config(), "hallucination_filters": [4, 12]})
+    other(fixed_batch["ldr"])
+    with pytest.raises(SingleHDRError, match="another model config .*hallucination_filters"):
+        _initialise_from(other, str(run_dir))

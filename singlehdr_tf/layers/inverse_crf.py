@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from singlehdr_tf import crf
+
+
+def float16_split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` (float32, within float16's range) as ``(high, low)``: ``high + low == values``
+    exactly in float32, ``high`` is exact in float16 and ``|low| <= 2**-11 * |values|`` (``2**-25``
+    below float16's normal range). Storing both as float16 keeps ``values`` to about ``2**-22``
+    relative (``6e-8`` for values up to 1, float32's own rounding) where storing ``values`` itself
+    loses up to ``2**-11``."""
+    values = np.asarray(values, np.float32)
+    high = values.astype(np.float16).astype(np.float32)
+    return high, values - high
 
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
@@ -23,6 +35,13 @@ class InverseCRF(keras.layers.Layer):
     beat ``g0`` on held-out scenes is exported with the strength measured there (see
     ``tools/choose_curve_shrinkage.py``), so it can never be much worse than the prior.
 
+    The constants are kept as float16-exact high parts plus small low parts
+    (:func:`float16_split`), the curve being ``g0_high + (w @ H_high + (g0_low + w @ H_low))``:
+    float16 TFLite files store every float constant as float16, and rounding ``g0`` and ``H``
+    themselves (up to ``2.4e-4`` near ``g = 1``, the size of a step between two samples) would bend
+    the projected curve by up to 1e-2 after the Hallucination-Net. Split, the float16 file computes
+    the curve as accurately as float32; in Keras it differs from ``g0 + w @ H`` by float32 rounding.
+
     Example:
         >>> curve, linear = InverseCRF(11)(keras.ops.zeros((1, 11)), keras.ops.ones((1, 4, 4, 3)))
         >>> tuple(curve.shape), tuple(linear.shape)
@@ -33,11 +52,15 @@ class InverseCRF(keras.layers.Layer):
         super().__init__(**kwargs)
         self.crf_weights = int(crf_weights)
         self.shrinkage = float(shrinkage)
-        self._g0, self._basis = crf.load_inverse_emor(self.crf_weights)
+        g0, basis = crf.load_inverse_emor(self.crf_weights)
+        (self._g0_high, self._g0_low), (self._basis_high, self._basis_low) = float16_split(g0), float16_split(basis)
 
     def inverse_crf(self, crf_weights):
         """``[B, K] -> [B, 1024]``: the projected inverse curve."""
-        curves = self._g0 + ops.matmul(self.shrinkage * ops.cast(crf_weights, "float32"), self._basis)
+        weights = self.shrinkage * ops.cast(crf_weights, "float32")
+        # The small terms first: this order rounds like g0 + w @ H (checked against float64).
+        curves = self._g0_high + (ops.matmul(weights, self._basis_high)
+                                  + (self._g0_low + ops.matmul(weights, self._basis_low)))
         return crf.monotonic_projection(curves)
 
     def call(self, crf_weights, images):

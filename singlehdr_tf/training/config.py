@@ -15,6 +15,7 @@ Layout of a config file (every key but ``model`` and ``stages`` has a default)::
     log_every: 50
     validation: {data_dir: null, holdout_files: 0, every: 500, batches: 4, batch_size: 8, seed: 0}
     perceptual_weights: null      # VGG16 (include_top=False) Keras weights file; null turns L_p off
+    init_from: null               # start from these weights (e.g. saved_models/lite); null: random
 
 Paths are relative to the working directory.
 """
@@ -119,6 +120,11 @@ class TrainConfig:
     log_every: int = 50
     validation: ValidationConfig = ValidationConfig()
     perceptual_weights: str | None = None
+    init_from: str | None = None
+    """Start a new run from these weights (a shipped model name, a SavedModel, a ``.keras`` file
+    or another run folder: anything :func:`singlehdr_tf.api.load_model` takes; the model configs
+    must match). Ignored when the run resumes from its own checkpoints. This is how training
+    continues on a new machine from the weights committed to ``saved_models/``."""
 
     def __post_init__(self) -> None:
         if not self.stages:

@@ -168,6 +168,19 @@ class _Progress:
         return record
 
 
+def _initialise_from(model: keras.Model, source: str) -> None:
+    """Copy the weights of ``source`` (see ``TrainConfig.init_from``) into ``model``."""
+    from singlehdr_tf import api
+
+    trained = api.load_model(source)
+    ours, theirs = model.get_config(), trained.get_config()
+    differences = [key for key in ours if key not in ("name", "trainable", "dtype", "curve_shrinkage")
+                   and ours[key] != theirs.get(key)]
+    if differences:
+        raise SingleHDRError(f"init_from {source}: another model config (differs in {', '.join(differences)})")
+    model.set_weights(trained.get_weights())
+
+
 class _Run:
     """State of one :func:`train` call (model, optimizers, checkpoint, logs) and its loop."""
 
@@ -196,6 +209,9 @@ class _Run:
         with strategy.scope():
             self.model = build_model(config.model_config())
             self.model(tf.zeros([1, crop, crop, 3]))
+            if config.init_from and not has_checkpoint:
+                _initialise_from(self.model, config.init_from)
+                self._say(f"initialised the weights from {config.init_from}")
             self.optimizers = {}
             for stage in config.stages:
                 optimizer = keras.optimizers.Adam(_learning_rate(config, stage))
