@@ -16,14 +16,6 @@ from singlehdr_tf.training.run_dir import named_weights
 
 
 @pytest.fixture(scope="module")
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    model = models.build_model("tiny")
-    model(np.zeros((1, 32, 32, 3), np.float32))
-    return model
-
-
-@pytest.fixture(scope="module")
 def whole(tiny_model):
     """A reconstructor that never tiles the test images."""
     return api.Reconstructor(tiny_model, max_pixels=1 << 22)

@@ -3,7 +3,6 @@
 import json
 import pathlib
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,14 +13,6 @@ from singlehdr_tf import SingleHDRError, export, models
 SIZES = [(32, 32), (45, 67), (80, 56)]
 TOLERANCE = {"float32": 1e-4, "float16": 1e-2}
 KERAS_NAMES = {"hdr": "refined", "inverse_crf": "inverse_crf", "dequantized": "dequantized", "linear": "linear"}
-
-
-@pytest.fixture(scope="module")
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    model = models.build_model("tiny")
-    model(np.zeros((1, 32, 32, 3), np.float32))
-    return model
 
 
 @pytest.fixture(scope="module")

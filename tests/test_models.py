@@ -29,12 +29,6 @@ OUTPUTS = ("dequantized", "inverse_crf", "linear", "hallucinated", "refined")
 TINY = MODEL_CONFIGS["tiny"]
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    return build_model("tiny")
-
-
 def ldr_batch(rng, batch, height, width):
     """Random LDR images with a saturated region, so the highlight path is exercised."""
     ldr = rng.random((batch, height, width, 3)).astype(np.float32)

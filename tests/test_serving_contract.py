@@ -6,7 +6,6 @@ and the REST JSON bodies (``instances`` row format, ``b64`` strings) decoded the
 import base64
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,15 +13,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2
 
-from singlehdr_tf import export, models
-
-
-@pytest.fixture(scope="module")
-def tiny_model():
-    keras.utils.set_random_seed(0)
-    model = models.build_model("tiny")
-    model(np.zeros((1, 32, 32, 3), np.float32))
-    return model
+from singlehdr_tf import export
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import pathlib
 
-import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 from robust_cases import CASES
 
-from singlehdr_tf import api, cli, export, models
+from singlehdr_tf import api, cli, export
 
 MODEL_ARGUMENT = "tiny-test-model"
 """``--model`` value that the ``cli_run`` fixture resolves to the session's tiny model."""
-
-
-@pytest.fixture(scope="session")
-def tiny_model() -> models.SingleHDR:
-    keras.utils.set_random_seed(0)
-    model = models.build_model("tiny")
-    model(np.zeros((1, 32, 32, 3), np.float32))
-    return model
 
 
 @pytest.fixture(scope="session")
