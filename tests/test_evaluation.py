@@ -127,7 +127,7 @@ def with_model():
 
 def test_build_methods_parses_baselines_and_models(with_model):
     assert list(methods.build_methods([], "all")) == list(baselines.BASELINES)
-    assert list(with_model) == [TINY, "srgb", "oracle"]
+    assert list(with_model) == [TINY, f"{TINY} (no hallucination)", "srgb", "oracle"]
     with pytest.raises(SingleHDRError, match="unknown"):
         methods.build_methods([], "srgb,nope")
     with pytest.raises(SingleHDRError, match="nothing to evaluate"):
@@ -140,6 +140,13 @@ def test_model_method_returns_the_stages(with_model, rng):
     outputs = methods.run_method(with_model[TINY], rng.random((40, 36, 3), dtype=np.float32))
     assert outputs["hdr"].shape == outputs["dequantized"].shape == outputs["linear"].shape == (40, 36, 3)
     assert outputs["inverse_crf"].shape == (crf.CURVE_SAMPLES,)
+
+
+def test_the_model_cut_after_linearization_returns_its_linear_stage(with_model, rng):
+    image = rng.random((40, 36, 3), dtype=np.float32)
+    cut = methods.run_method(with_model[f"{TINY} (no hallucination)"], image)
+    assert list(cut) == ["hdr"]
+    np.testing.assert_array_equal(cut["hdr"], methods.run_method(with_model[TINY], image)["linear"])
 
 
 def test_run_method_gives_the_oracle_the_true_curve(rng):

@@ -70,13 +70,24 @@ def parse_baselines(names: str | Sequence[str] | None) -> list[str]:
     return names
 
 
+def without_hallucination(method: Method) -> Method:
+    """A model method cut after linearization: its ``linear`` stage scored as the HDR output, so the
+    report shows what hallucination and refinement add (the stage ablation)."""
+
+    def run(image: np.ndarray) -> dict[str, np.ndarray]:
+        return {"hdr": method(image)["linear"]}
+
+    return run
+
+
 def build_methods(models: Sequence[str] = (), baselines: str | Sequence[str] | None = "all") -> dict[str, Method]:
     """The methods of ``--model NAME|PATH ...`` and ``--baselines all|a,b,...``, models first,
-    by report name."""
+    by report name. Each model also appears cut after linearization (:func:`without_hallucination`)."""
     methods: dict[str, Method] = {}
     for spec in models:
         name, method = load_model(spec)
         methods[name] = method
+        methods[f"{name} (no hallucination)"] = without_hallucination(method)
     for name in parse_baselines(baselines):
         methods[name] = baselines_module.BASELINES[name]
     if not methods:
