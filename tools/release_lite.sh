@@ -16,3 +16,4 @@ cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" training_logs
 singlehdr evaluate --data sets/val --model lite --baselines all --out reports/val
 python -m singlehdr_tf.evaluation.contact_sheet "$data/ldr" reports/real_photos.png --model lite
 python tools/tflite_parity.py lite
+python tools/write_model_card.py
