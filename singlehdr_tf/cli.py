@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--curve-shrinkage", type=float, default=None, metavar="S",
                         help="pull the estimated camera curves toward the prior g0 by this factor in [0, 1] "
                              "(see tools/choose_curve_shrinkage.py); default: keep the model's")
+    export.add_argument("--dequantization-max-step", type=float, default=None, metavar="D",
+                        help="keep dequantized values within D of the 8-bit input (0.5/255 = its quantization "
+                             "bin; see DequantizationNet); default: keep the model's")
     export.set_defaults(run=_export)
 
     # `train` forwards its arguments to `python -m singlehdr_tf.training`, which defines them.
@@ -126,6 +129,10 @@ def _export(args: argparse.Namespace) -> int:
         if not 0.0 <= args.curve_shrinkage <= 1.0:
             raise SingleHDRError(f"--curve-shrinkage {args.curve_shrinkage}: must lie in [0, 1]")
         model = models.rebuild_model(model, curve_shrinkage=args.curve_shrinkage)
+    if args.dequantization_max_step is not None:
+        if not 0.0 <= args.dequantization_max_step <= 1.0:
+            raise SingleHDRError(f"--dequantization-max-step {args.dequantization_max_step}: must lie in [0, 1]")
+        model = models.rebuild_model(model, dequantization_max_step=args.dequantization_max_step)
     for path in export.export_all(model, args.out, args.name, args.version, overwrite=args.overwrite):
         print(path)
     return EXIT_OK

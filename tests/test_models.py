@@ -204,3 +204,16 @@ def test_tiny_model_builds_and_runs_under_jax():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=str(REPO))
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_dequantization_max_step_keeps_values_in_their_quantization_bin(rng):
+    ldr = np.floor(rng.random((2, 24, 20, 3)) * 255.0 + 0.5).astype(np.float32) / 255.0
+    free = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3))
+    free(ldr)
+    free.set_weights([5.0 * w for w in free.get_weights()])  # large residuals
+    binned = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3), max_step=0.5 / 255)
+    binned(ldr)
+    binned.set_weights(free.get_weights())
+    assert np.abs(free(ldr).numpy() - ldr).max() > 0.01
+    assert np.abs(binned(ldr).numpy() - ldr).max() <= 0.5 / 255 + 1e-7
+    assert DequantizationNet.from_config(binned.get_config()).max_step == binned.max_step

@@ -10,7 +10,10 @@ export PYTHONPATH=${PYTHONPATH:-.}
 
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out training_logs/curve_shrinkage.json
 shrinkage=$(python -c "import json; print(json.load(open('training_logs/curve_shrinkage.json'))['chosen_shrinkage'])")
-singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --overwrite
+# The quantization-bin clip of the Dequantization-Net (see DequantizationNet.max_step).
+singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" \
+    --dequantization-max-step "$(python -c 'from singlehdr_tf.models import MODEL_CONFIGS as c; print(c["lite"]["dequantization_max_step"])')" \
+    --overwrite
 cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" training_logs/
 [ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val
 singlehdr evaluate --data sets/val --model lite --baselines all --out reports/val

@@ -15,23 +15,37 @@ class DequantizationNet(keras.Model):
     The tanh residual keeps the correction small and the clip keeps the result a valid
     display-referred image (the reference clips it before linearization too).
 
+    ``max_step`` (None: off, as in the paper) also keeps each value within ``max_step`` of its
+    8-bit input. Under the camera model ``L = Q(F(C(H)))`` the signal ``F(C(H))`` lies within half
+    a code value (0.5/255) of ``L``, so clipping to that bin is a projection onto the set the truth
+    lies in and can only bring an output closer to it. The shipped ``lite`` model uses 0.5/255:
+    trained with sensor noise, its unconstrained net also smoothed clean photos, which the curve
+    then amplified in the shadows; on held-out training scenes the bin clip raised PU21-PSNR from
+    16.2 to 18.0 dB and cut the log error from 1.44 to 1.11 stops. It also limits how much JPEG
+    ringing the net can remove.
+
     Example:
         >>> net = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3))
         >>> tuple(net(keras.ops.zeros((1, 5, 6, 3))).shape)
         (1, 5, 6, 3)
     """
 
-    def __init__(self, filters=(16, 32, 64, 128, 256), kernel_sizes=(7, 5, 3, 3, 3), **kwargs):
+    def __init__(self, filters=(16, 32, 64, 128, 256), kernel_sizes=(7, 5, 3, 3, 3), max_step: float | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = tuple(int(f) for f in filters)
         self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.max_step = None if max_step is None else float(max_step)
         self.unet = UNet(self.filters, self.kernel_sizes, output_channels=3, name="unet")
 
     def call(self, ldr):
         ldr = ops.cast(ldr, "float32")
-        return ops.clip(ldr + ops.tanh(self.unet(ldr)), 0.0, 1.0)
+        dequantized = ops.clip(ldr + ops.tanh(self.unet(ldr)), 0.0, 1.0)
+        if self.max_step is None:
+            return dequantized
+        return ops.clip(dequantized, ldr - self.max_step, ldr + self.max_step)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=list(self.filters), kernel_sizes=list(self.kernel_sizes))
+        config.update(filters=list(self.filters), kernel_sizes=list(self.kernel_sizes), max_step=self.max_step)
         return config

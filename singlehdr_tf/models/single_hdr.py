@@ -42,6 +42,7 @@ class SingleHDR(keras.Model):
         self,
         dequantization_filters=(16, 32, 64, 128, 256),
         dequantization_kernel_sizes=(7, 5, 3, 3, 3),
+        dequantization_max_step: float | None = None,
         linearization_size=None,
         linearization_stem_filters: int = 64,
         linearization_stages=((64, 3), (128, 2)),
@@ -57,7 +58,7 @@ class SingleHDR(keras.Model):
     ):
         super().__init__(**kwargs)
         self.dequantization = DequantizationNet(dequantization_filters, dequantization_kernel_sizes,
-                                                name="dequantization")
+                                                dequantization_max_step, name="dequantization")
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
                                               histogram_bins, crf_weights, curve_shrinkage,
                                               name="linearization")
@@ -87,6 +88,7 @@ class SingleHDR(keras.Model):
         config.update(
             dequantization_filters=dequantization["filters"],
             dequantization_kernel_sizes=dequantization["kernel_sizes"],
+            dequantization_max_step=dequantization["max_step"],
             linearization_size=linearization["size"],
             linearization_stem_filters=linearization["stem_filters"],
             linearization_stages=linearization["stages"],
