@@ -122,6 +122,13 @@ the held-out training scenes with the training curve mix ({shrinkage['samples']}
 {by_shrinkage}; `g0` alone {shrinkage['curve_l2_g0']:.5f}, gamma 2.2 {shrinkage['curve_l2_gamma_2_2']:.5f}.
 **Shipped with s = {shrinkage['chosen_shrinkage']}.**
 
+## Dequantization bin clip
+The shipped graph keeps every dequantized value within half a code value (0.5/255) of its 8-bit
+input (`dequantization_max_step`, see `singlehdr_tf.models.DequantizationNet`): the run in
+`training_logs/` trained without it and it was applied at export (`tools/release_lite.sh`),
+because the net, trained with sensor noise, also smoothed clean photos. New runs of
+`configs/lite.yaml` train with it.
+
 ## Evaluation
 HDR-SYNTH set from `../shared/data/hdr/val` (never trained on), {report['samples']} samples: 11 scenes ×
 3 exposures (3 %, 8 %, 20 % of the pixels clipped), the 10 held-out DoRF curves, PNG input
