@@ -79,8 +79,8 @@ def add_sensor_noise(
     """Heteroscedastic sensor noise on a linear image in [0, 1]: variance ``a * x + b**2``.
 
     ``a`` (shot) and ``b`` (read) are drawn per image, uniformly in the given ranges, from the
-    stateless ``seed`` (shape ``[2]`` int), so the same seed gives the same noise. Off by default in
-    the data pipeline; the result is clipped back to [0, 1].
+    stateless ``seed`` (shape ``[2]`` int), so the same seed gives the same noise (the data
+    pipeline's ``sensor_noise``); the result is clipped back to [0, 1].
     """
     linear = tf.convert_to_tensor(linear, tf.float32)
     batch = tf.shape(linear)[0]

@@ -5,7 +5,7 @@ signature, the serving graph does its own decoding so clients send raw data).
 Layout written by :func:`export_all` (TF Serving loads ``OUT/NAME`` and serves its highest version)::
 
     OUT/NAME/VERSION/saved_model.pb, variables/     the SavedModel
-    OUT/NAME/VERSION/assets.extra/singlehdr.json    model config and variable list (for load_saved_model)
+    OUT/NAME/VERSION/assets.extra/singlehdr.json    model config and variables (for load_saved_model)
     OUT/NAME.tflite                                  float32
     OUT/NAME_fp16.tflite                             float16 weights
     OUT/NAME_dynamic_range.tflite                    int8 weights, dynamic-range quantized
@@ -51,7 +51,8 @@ METADATA_FILE = pathlib.Path("assets.extra") / "singlehdr.json"
 """Inside a version folder: the model config and variable list. ``assets.extra`` is TF Serving's
 folder for files the graph does not load."""
 
-METADATA_FORMAT = 1
+METADATA_FORMAT = 2
+"""2: each variable is ``[path, shape, checkpoint key]`` (1 had no key; its weights were stored twice)."""
 
 TFLITE_FILES = {
     "float32": "{name}.tflite",
@@ -156,11 +157,40 @@ def encoded_image_signature(model: keras.Model) -> tuple[Any, list[tf.TensorSpec
     return serve_encoded_image, [tf.TensorSpec(None, tf.string, name="image_bytes")]
 
 
-def _metadata(model: keras.Model) -> dict[str, Any]:
+def _checkpoint_keys(model: keras.Model, version_dir: pathlib.Path) -> list[str]:
+    """For each of ``model.variables``, the key of the SavedModel checkpoint tensor holding its value.
+
+    The archive saves the variables its endpoints use, once each, in an order of its own; a variable
+    is found by its exact value among the tensors of its shape (two variables with equal values may
+    share a key: either holds the right value).
+    """
+    reader = tf.train.load_checkpoint(os.fspath(version_dir / "variables" / "variables"))
+    shapes = {key: tuple(shape) for key, shape in reader.get_variable_to_shape_map().items()
+              if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
+    keys = []
+    for variable in model.variables:
+        value = np.asarray(variable.numpy())
+        key = next((key for key, shape in sorted(shapes.items())
+                    if shape == value.shape and np.array_equal(reader.get_tensor(key), value)), None)
+        if key is None:
+            raise SingleHDRError(f"export: variable {variable.path} is not used by the serving signatures, "
+                                 "so the SavedModel would not hold it")
+        keys.append(key)
+    return keys
+
+
+def _variable_path(model: keras.Model, variable) -> str:
+    """``variable.path`` inside the model: without the model's own name, which a model built afresh
+    has in front and one loaded from a ``.keras`` file does not."""
+    return variable.path.removeprefix(f"{model.name}/")
+
+
+def _metadata(model: keras.Model, checkpoint_keys: list[str]) -> dict[str, Any]:
     return {
         "format": METADATA_FORMAT,
         "model_config": model.get_config(),
-        "variables": [[variable.path, list(variable.shape)] for variable in model.variables],
+        "variables": [[_variable_path(model, variable), list(variable.shape), key]
+                      for variable, key in zip(model.variables, checkpoint_keys, strict=True)],
     }
 
 
@@ -176,13 +206,14 @@ def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pat
     version_dir = pathlib.Path(version_dir)
     _build(model)
     archive = keras.export.ExportArchive()
-    archive.track(model)  # model.variables, in order: load_saved_model relies on it
+    # No archive.track(model): it would save every weight a second time (the Keras variables beside
+    # the tf.Variables the endpoints capture). The metadata maps model variables to checkpoint keys.
     for name, (function, spec) in (("serving_default", image_signature(model)),
                                    ("encoded_image", encoded_image_signature(model))):
         archive.add_endpoint(name, function, input_signature=spec)
     archive.write_out(os.fspath(version_dir), verbose=False)
     (version_dir / METADATA_FILE).parent.mkdir(exist_ok=True)
-    (version_dir / METADATA_FILE).write_text(json.dumps(_metadata(model), indent=1))
+    (version_dir / METADATA_FILE).write_text(json.dumps(_metadata(model, _checkpoint_keys(model, version_dir)), indent=1))
     return version_dir
 
 
@@ -208,17 +239,17 @@ def load_saved_model(version_dir: str | os.PathLike) -> keras.Model:
     except (OSError, ValueError) as error:
         raise SingleHDRError(f"{where}: unreadable {METADATA_FILE} ({error})") from None
     if metadata.get("format") != METADATA_FORMAT:
-        raise SingleHDRError(f"{where}: unsupported metadata format {metadata.get('format')!r}")
+        raise SingleHDRError(f"{where}: unsupported metadata format {metadata.get('format')!r} "
+                             f"(this version of singlehdr_tf reads {METADATA_FORMAT}; export the model again)")
     model = models.build_model(metadata["model_config"])
     _build(model)
-    expected = [[variable.path, list(variable.shape)] for variable in model.variables]
-    if expected != metadata["variables"]:
+    expected = [[_variable_path(model, variable), list(variable.shape)] for variable in model.variables]
+    if expected != [entry[:2] for entry in metadata["variables"]]:
         raise SingleHDRError(f"{where}: the stored variables do not match its model config "
                              "(written by another version of singlehdr_tf?)")
     try:
         reader = tf.train.load_checkpoint(os.fspath(version_dir / "variables" / "variables"))
-        values = [reader.get_tensor(f"variables/{index}/.ATTRIBUTES/VARIABLE_VALUE")
-                  for index in range(len(model.variables))]
+        values = [reader.get_tensor(key) for _, _, key in metadata["variables"]]
     except (tf.errors.OpError, ValueError) as error:
         raise SingleHDRError(f"{where}: cannot read the variables ({str(error).splitlines()[0]})") from None
     for variable, value in zip(model.variables, values):

@@ -127,7 +127,7 @@ def with_model():
 
 def test_build_methods_parses_baselines_and_models(with_model):
     assert list(methods.build_methods([], "all")) == list(baselines.BASELINES)
-    assert list(with_model) == [TINY, f"{TINY} (no hallucination)", "srgb", "oracle"]
+    assert list(with_model) == [TINY, f"{TINY} (no dequantization)", f"{TINY} (no hallucination)", "srgb", "oracle"]
     with pytest.raises(SingleHDRError, match="unknown"):
         methods.build_methods([], "srgb,nope")
     with pytest.raises(SingleHDRError, match="nothing to evaluate"):
@@ -147,6 +147,14 @@ def test_the_model_cut_after_linearization_returns_its_linear_stage(with_model, 
     cut = methods.run_method(with_model[f"{TINY} (no hallucination)"], image)
     assert list(cut) == ["hdr"]
     np.testing.assert_array_equal(cut["hdr"], methods.run_method(with_model[TINY], image)["linear"])
+
+
+def test_the_model_without_dequantization_linearizes_the_input_itself(with_model, rng):
+    image = np.round(rng.random((40, 36, 3)) * 255).astype(np.float32) / 255
+    full = methods.run_method(with_model[TINY], image)
+    outputs = methods.run_method(with_model[f"{TINY} (no dequantization)"], image)
+    assert "dequantized" not in outputs and not np.array_equal(full["dequantized"], image)
+    np.testing.assert_allclose(outputs["linear"], crf.apply_curve(image[None], outputs["inverse_crf"][None])[0], atol=1e-6)
 
 
 def test_run_method_gives_the_oracle_the_true_curve(rng):

@@ -3,6 +3,7 @@
 import json
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -113,6 +114,21 @@ def test_load_saved_model_rebuilds_the_keras_model(tiny_model, exported):
     assert isinstance(model, models.SingleHDR)
     for variable, expected in zip(model.variables, tiny_model.variables, strict=True):
         np.testing.assert_array_equal(variable.numpy(), expected.numpy())
+
+
+def test_a_model_loaded_from_a_keras_file_exports_and_loads_back(tiny_model, tmp_path):
+    tiny_model.save(tmp_path / "tiny.keras")
+    reloaded = keras.saving.load_model(tmp_path / "tiny.keras")
+    model = export.load_saved_model(export.write_saved_model(reloaded, tmp_path / "saved" / "1"))
+    for variable, expected in zip(model.variables, tiny_model.variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), expected.numpy())
+
+
+def test_saved_model_stores_each_weight_once(tiny_model, exported):
+    reader = tf.train.load_checkpoint(str(exported[0] / "tiny" / "1" / "variables" / "variables"))
+    stored = sum(int(np.prod(shape)) for key, shape in reader.get_variable_to_shape_map().items()
+                 if key.endswith("VARIABLE_VALUE"))
+    assert stored == sum(int(np.prod(variable.shape)) for variable in tiny_model.variables)
 
 
 def test_load_saved_model_refuses_foreign_or_mismatched_folders(exported, tmp_path):

@@ -41,16 +41,33 @@ def model_method(model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     return run
 
 
-def load_model(spec: str) -> tuple[str, Callable[[np.ndarray], dict[str, np.ndarray]]]:
-    """``(report name, method)`` of a ``--model`` spec: a shipped model name or a model path
-    (:func:`singlehdr_tf.api.load`), else a config name of :data:`singlehdr_tf.models.MODEL_CONFIGS`,
-    built with fresh, untrained weights (for smoke runs and timing; its name says ``-untrained``)."""
+def load_model(spec: str):
+    """``(report name, Keras model)`` of a ``--model`` spec: a shipped model name or a model path
+    (:func:`singlehdr_tf.api.load_model`), else a config name of
+    :data:`singlehdr_tf.models.MODEL_CONFIGS`, built with fresh, untrained weights (for smoke runs
+    and timing; its name says ``-untrained``)."""
     from singlehdr_tf import api, models
 
     name = f"singlehdr:{pathlib.Path(spec).stem}"
     if spec in models.MODEL_CONFIGS and spec not in api.shipped_model_names() and not pathlib.Path(spec).exists():
-        return name + UNTRAINED_SUFFIX, model_method(models.build_model(spec))
-    return name, model_method(api.load(spec))
+        return name + UNTRAINED_SUFFIX, models.build_model(spec)
+    return name, api.load_model(spec)
+
+
+def without_dequantization(model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """The model with its Dequantization-Net held to a step of 0 (the 8-bit input goes to
+    linearization unchanged), so the report shows what dequantization adds (the stage ablation).
+    It returns no ``dequantized`` stage: that would be the input itself."""
+    from singlehdr_tf import models
+
+    method = model_method(models.rebuild_model(model, dequantization_max_step=0.0))
+
+    def run(image: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = method(image)
+        del outputs["dequantized"]
+        return outputs
+
+    return run
 
 
 def parse_baselines(names: str | Sequence[str] | None) -> list[str]:
@@ -82,12 +99,14 @@ def without_hallucination(method: Method) -> Method:
 
 def build_methods(models: Sequence[str] = (), baselines: str | Sequence[str] | None = "all") -> dict[str, Method]:
     """The methods of ``--model NAME|PATH ...`` and ``--baselines all|a,b,...``, models first,
-    by report name. Each model also appears cut after linearization (:func:`without_hallucination`)."""
+    by report name. Each model also appears without its dequantization
+    (:func:`without_dequantization`) and cut after linearization (:func:`without_hallucination`)."""
     methods: dict[str, Method] = {}
     for spec in models:
-        name, method = load_model(spec)
-        methods[name] = method
-        methods[f"{name} (no hallucination)"] = without_hallucination(method)
+        name, model = load_model(spec)
+        methods[name] = model_method(model)
+        methods[f"{name} (no dequantization)"] = without_dequantization(model)
+        methods[f"{name} (no hallucination)"] = without_hallucination(methods[name])
     for name in parse_baselines(baselines):
         methods[name] = baselines_module.BASELINES[name]
     if not methods:
