@@ -3,12 +3,12 @@
 # the curve shrinkage (held-out training scenes), the SavedModel and TFLite files, the HDR-SYNTH
 # validation set, the evaluation report with all baselines, the real-photo contact sheet and the
 # TFLite parity figures. Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOG_NAME]
-# The run's config and logs go to training_logs/LOG_NAME (default: the run folder's name); the model
-# card lists the runs of training_logs/ in the order of tools/write_model_card.py's RUNS.
+# The run's config and logs go to training_logs/LOG_NAME (default: base); the model card lists the
+# runs named in tools/write_model_card.py's RUNS (add a fine-tuning run's name there).
 set -euo pipefail
 run=${1:-runs/lite}
 data=${2:-../shared/data}
-logs=training_logs/${3:-$(basename "$run")}
+logs=training_logs/${3:-base}
 export PYTHONPATH=${PYTHONPATH:-.}
 
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out training_logs/curve_shrinkage.json
