@@ -165,13 +165,13 @@ def _checkpoint_keys(model: keras.Model, version_dir: pathlib.Path) -> list[str]
     share a key: either holds the right value).
     """
     reader = tf.train.load_checkpoint(os.fspath(version_dir / "variables" / "variables"))
-    shapes = {key: tuple(shape) for key, shape in reader.get_variable_to_shape_map().items()
+    stored = {key: reader.get_tensor(key) for key in sorted(reader.get_variable_to_shape_map())
               if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
     keys = []
     for variable in model.variables:
         value = np.asarray(variable.numpy())
-        key = next((key for key, shape in sorted(shapes.items())
-                    if shape == value.shape and np.array_equal(reader.get_tensor(key), value)), None)
+        key = next((key for key, tensor in stored.items()
+                    if tensor.shape == value.shape and np.array_equal(tensor, value)), None)
         if key is None:
             raise SingleHDRError(f"export: variable {variable.path} is not used by the serving signatures, "
                                  "so the SavedModel would not hold it")
