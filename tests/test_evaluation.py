@@ -1,14 +1,18 @@
 """Test-set writer, methods, reports and contact sheets on tiny synthetic HDR images."""
 
+import importlib.util
 import json
 import math
+import pathlib
 
 import numpy as np
 import pytest
 
-from singlehdr_tf import baselines, camera, crf, io
+from singlehdr_tf import baselines, camera, crf, io, metrics
 from singlehdr_tf.evaluation import contact_sheet, methods, report, synth
 from singlehdr_tf.io import SingleHDRError
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 POLE_VALUE = 1000.0
 
@@ -262,3 +266,20 @@ def test_sheet_tone_maps_a_row_alike(rng):
     assert np.all(darker <= io.tonemap(truth).astype(int)) and darker.mean() < io.tonemap(truth).mean() - 10
     # Without a reference the exposure is the image's own, so the scale would be lost.
     np.testing.assert_allclose(io.tonemap(0.25 * truth).astype(int), io.tonemap(truth).astype(int), atol=1)
+
+
+def test_log_error_by_level_partitions_every_pixel(test_set):
+    spec = importlib.util.spec_from_file_location("log_error_by_level", REPO / "tools" / "log_error_by_level.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    result = tool.breakdown([test_set], {"srgb": baselines.BASELINES["srgb"]})["srgb"]
+    levels = result["levels"].values()
+    assert sum(level["values"] for level in levels) == 4 * 32 * 32 * 3  # 4 samples of 32x32 RGB
+    pooled = sum(level["rms"] ** 2 * level["values"] for level in levels if level["values"])
+    errors = []
+    for entry in report.load_manifest(test_set)["samples"]:
+        sample = report.load_sample(test_set, entry)
+        hdr, _ = metrics.align_scale(baselines.BASELINES["srgb"](sample["ldr"])[0], sample["hdr"], sample["ldr"])
+        errors.append(metrics.log_rmse(hdr, sample["hdr"]))
+    assert result["samples"] == 4 and result["log_rmse"] == pytest.approx(np.mean(errors))
+    assert pooled / (4 * 32 * 32 * 3) == pytest.approx(np.mean(np.square(errors)), rel=1e-6)

@@ -6,8 +6,8 @@ it by input level (the pixel's largest channel, in 8-bit codes) plus the clipped
 every sample of one or more synthetic sets (`singlehdr synth`), with the evaluation's scale
 alignment and floor. Decide on sets made from held-out *training* scenes, not on validation:
 
-    python tools/log_error_by_level.py /tmp/heldout_set --model lite runs/lite_ft --baselines dorf_mean \
-        --out benchmarks/log_error_by_level.json
+    python tools/log_error_by_level.py SET [SET ...] --model lite runs/NEW --baselines dorf_mean \
+        --out log_error_by_level.json
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from singlehdr_tf.evaluation import methods as methods_module
 from singlehdr_tf.evaluation import report
 from singlehdr_tf.io import atomic_write
 
-LEVELS = ((0, 0), (1, 3), (4, 15), (16, 59), (60, 254))
-"""Inclusive ranges of input codes (largest channel) of the unclipped pixels."""
+LEVELS = ((0, 0), (1, 3), (4, 15), (16, 59), (60, 255))
+"""Inclusive ranges of input codes (largest channel) of the unclipped pixels (code 255 without
+clipping: a value that rounded up)."""
 
 
 def breakdown(set_dirs: list[pathlib.Path], methods: dict) -> dict:
-    """``{method: {"log_rmse": mean over samples, "levels": {name: {"rms", "pixels"}}}}``."""
+    """``{method: {"log_rmse": mean over samples, "levels": {name: {"rms", "values"}}}}``."""
     names = [f"codes {low}-{high}" for low, high in LEVELS] + ["clipped"]
     sums = {method: {name: [0.0, 0] for name in names} for method in methods}
     per_sample = {method: [] for method in methods}
@@ -41,11 +42,11 @@ def breakdown(set_dirs: list[pathlib.Path], methods: dict) -> dict:
             for method, run in methods.items():
                 hdr, _ = metrics.align_scale(methods_module.run_method(run, sample["ldr"])["hdr"], sample["hdr"],
                                              sample["ldr"])
-                error = np.log2(np.maximum(hdr, metrics.LOG_FLOOR)) - np.log2(np.maximum(sample["hdr"], metrics.LOG_FLOOR))
-                per_sample[method].append(float(np.sqrt(np.mean(error**2))))
+                per_sample[method].append(metrics.log_rmse(hdr, sample["hdr"]))
                 for name, mask in zip(names, masks):
-                    sums[method][name][0] += float(np.sum(error[mask] ** 2))
-                    sums[method][name][1] += int(mask.sum()) * 3
+                    if mask.any():
+                        sums[method][name][0] += metrics.log_rmse(hdr, sample["hdr"], mask) ** 2 * mask.sum() * 3
+                        sums[method][name][1] += int(mask.sum()) * 3
     return {
         method: {
             "log_rmse": float(np.mean(per_sample[method])),
