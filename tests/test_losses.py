@@ -74,9 +74,29 @@ def test_stage_loss_is_the_weighted_sum_of_its_terms(rng, stage):
 
 
 def test_joint_weights_are_the_papers():
-    assert losses.STAGE_WEIGHTS["joint"] == {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0,
-                                             "hallucination": 1.0, "perceptual": 0.001, "total_variation": 0.1}
-    assert losses.STAGE_WEIGHTS["linearization"] == {"linear": 1.0, "inverse_crf": 0.1}
+    paper_joint = {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0, "hallucination": 1.0,
+                   "perceptual": 0.001, "total_variation": 0.1}
+    assert losses.STAGE_WEIGHTS["joint"] == {**paper_joint, "inverse_crf_log": 0.04}
+    assert losses.STAGE_WEIGHTS["linearization"] == {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004}
+
+
+def test_log_curve_term_is_in_stops_and_ignores_values_below_the_floor():
+    x = np.linspace(0.0, 1.0, 1024, dtype=np.float32)[None]
+    floor = losses.CURVE_LOG_FLOOR
+    np.testing.assert_allclose(losses.log_curve_l2(x, x), [0.0])
+    # Twice as bright everywhere above the floor (halved at 1): one stop wherever both are above it.
+    brighter = np.where(x >= floor, np.minimum(2 * x, 1.0), x)
+    both_above = (x >= floor) & (2 * x <= 1.0)
+    expected = np.mean(np.where(both_above, 1.0, np.log2(np.maximum(brighter, floor) / np.maximum(x, floor)) ** 2))
+    np.testing.assert_allclose(losses.log_curve_l2(brighter, x), [expected], rtol=1e-5)
+    # Below the floor both sides are the floor: no error, where a linear L2 would see one.
+    tiny = np.minimum(x, floor / 4)
+    np.testing.assert_allclose(losses.log_curve_l2(tiny, tiny / 2), [0.0])
+    # The toe dominates: the same difference (4e-3) costs far more near 0 than near 1.
+    toe, top = x.copy(), x.copy()
+    toe[0, 4] *= 2
+    top[0, 1000] -= x[0, 4]
+    assert float(losses.log_curve_l2(toe, x)[0]) > 100 * float(losses.log_curve_l2(top, x)[0])
 
 
 def test_hdr_terms_score_the_stage_output(rng):
@@ -93,7 +113,7 @@ def test_gated_crops_keep_only_the_dequantization_term(rng):
     batch["ldr"] = tf.ones_like(batch["ldr"])  # fully saturated inputs
     _, terms = losses.stage_loss("joint", outputs, batch)
     assert float(tf.reduce_min(terms["dequantization"])) > 0.0
-    for name in ("linear", "inverse_crf", "hallucination", "total_variation"):
+    for name in ("linear", "inverse_crf", "inverse_crf_log", "hallucination", "total_variation"):
         assert float(tf.reduce_max(terms[name])) == 0.0
 
 

@@ -2,6 +2,7 @@
 
 import importlib.util
 import inspect
+import math
 import os
 import pathlib
 import subprocess
@@ -23,6 +24,7 @@ from singlehdr_tf.models import (
     UNet,
     build_model,
 )
+from singlehdr_tf.models.refinement import LOG_OFFSET
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 OUTPUTS = ("dequantized", "inverse_crf", "linear", "hallucinated", "refined")
@@ -217,3 +219,16 @@ def test_dequantization_max_step_keeps_values_in_their_quantization_bin(rng):
     assert np.abs(free(ldr).numpy() - ldr).max() > 0.01
     assert np.abs(binned(ldr).numpy() - ldr).max() <= 0.5 / 255 + 1e-7
     assert DequantizationNet.from_config(binned.get_config()).max_step == binned.max_step
+
+
+@pytest.mark.parametrize("residual", [0.0, math.log(2.0), -100.0, 100.0])
+def test_refinement_corrects_relative_to_the_log_offset(residual):
+    """``refined = (e + hallucinated) * exp(residual) - e``, clipped to [0, 65504]: the U-Net's
+    residual is a relative correction at every brightness, even far below 1."""
+    net = RefinementNet(filters=(4, 8), kernel_sizes=(3, 3))
+    hallucinated = np.array([0.0, 1e-3, 0.1, 10.0], np.float32).reshape(1, 1, 4, 1).repeat(3, axis=-1)
+    net(hallucinated, hallucinated, hallucinated)
+    net.unet = lambda features: keras.ops.full_like(features[..., :3], residual)
+    refined = net(hallucinated, hallucinated, hallucinated).numpy()
+    expected = np.clip((LOG_OFFSET + hallucinated) * np.exp(residual) - LOG_OFFSET, 0.0, 65504.0)
+    np.testing.assert_allclose(refined, expected, rtol=1e-4, atol=1e-7)

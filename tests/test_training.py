@@ -157,7 +157,9 @@ def test_every_stage_overfits_a_fixed_batch(fixed_batch, stage):
     model = build_model("tiny")
     model(fixed_batch["ldr"])
     step = make_train_step(model, stage, keras.optimizers.Adam(5e-3), tf.distribute.get_strategy(), 2)
-    history = [float(step(fixed_batch)["loss"]) for _ in range(120)]
+    # The curve's error in stops (inverse_crf_log) needs the toe fitted too, which takes the tiny
+    # model ~350 steps (it gets there: the basis fits these curves to 1e-4 stops^2).
+    history = [float(step(fixed_batch)["loss"]) for _ in range(400 if stage == "linearization" else 120)]
     assert np.isfinite(history).all()
     assert history[0] > 0.0
     assert np.mean(history[-5:]) < history[0] / 10, f"{stage}: loss {history[0]:.3g} -> {history[-5:]}"
@@ -230,6 +232,7 @@ def test_metrics_and_validation_logs(finished_run):
     assert [v["step"] for v in validations] == [5, 10]
     for record in validations:
         assert 0 < record["curve_l2_g0"] < 1 and 0 < record["curve_l2_gamma22"] < 1
+        assert record["curve_log_l2"] > 0 and record["curve_log_l2_g0"] > 0
         assert record["best_curve_l2"] == min(v["curve_l2"] for v in validations if v["step"] <= record["step"])
         assert all(np.isfinite(value) for key, value in record.items() if key != "stage")
 
@@ -404,3 +407,27 @@ def test_a_new_run_can_start_from_trained_weights(finished_run, fixed_batch):
     other(fixed_batch["ldr"])
     with pytest.raises(SingleHDRError, match="another model config .*hallucination_filters"):
         _initialise_from(other, str(run_dir))
+
+
+def test_a_new_run_can_keep_some_networks_fresh(finished_run, fixed_batch):
+    run_dir, config, *_ = finished_run
+    trained = api.load_model(run_dir)
+    fresh = build_model(load_config(config).model_config())
+    fresh(fixed_batch["ldr"])
+    before = [w.numpy() for w in fresh.refinement.weights]
+    _initialise_from(fresh, str(run_dir), ("refinement",))
+    for mine, theirs in zip(fresh.linearization.weights, trained.linearization.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
+    for mine, kept in zip(fresh.refinement.weights, before):
+        np.testing.assert_array_equal(mine.numpy(), kept, err_msg=mine.path)
+    assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(fresh.refinement.weights,
+                                                                        trained.refinement.weights))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"init_from": "saved_models/lite", "reinitialize": ["refiner"]}, "unknown networks"),
+    ({"reinitialize": ["refinement"]}, "reinitialize needs init_from"),
+])
+def test_reinitialize_is_checked(overrides, message):
+    with pytest.raises(SingleHDRError, match=message):
+        load_config(tiny_config(**overrides))

@@ -9,25 +9,33 @@ from keras import ops
 
 from singlehdr_tf.models.unet import UNet
 
-MAX_LOG_HDR = math.log1p(65504.0)
-"""Upper bound of ``log(1 + refined)``: keeps the output finite and within float16 (half EXR)."""
+LOG_OFFSET = 2.0**-10
+"""``e`` of the Refinement-Net's domain ``log(e + x)``: the evaluation's log floor
+(:data:`singlehdr_tf.metrics.LOG_FLOOR`), exact in float16."""
+
+MAX_LOG_HDR = math.log(LOG_OFFSET + 65504.0)
+"""Upper bound of ``log(e + refined)``: keeps the output finite and within float16 (half EXR)."""
 
 
 def to_log_hdr(hdr):
-    """``log(1 + max(hdr, 0))``: linear below 1, logarithmic above (written as log(1 + x), which
-    converts to a TFLite builtin where log1p does not)."""
-    return ops.log(1.0 + ops.relu(hdr))
+    """``log(e + max(hdr, 0))`` with ``e`` = :data:`LOG_OFFSET`."""
+    return ops.log(LOG_OFFSET + ops.relu(hdr))
 
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
 class RefinementNet(keras.layers.Layer):
     """``call(hallucinated, linear, dequantized) -> refined``, all ``[B, H, W, 3]``.
 
-    Works in the ``log(1 + x)`` domain: HDR values span several orders of magnitude, and a U-Net on
-    linear values would see inputs of 1e3 next to 1e-3 (unstable and dominated by the highlights);
-    in ``log(1 + x)`` they span [0, ~7], the residual becomes a relative correction, and
-    ``refined = exp(clip(log(1 + hallucinated) + UNet(...), 0, log(1 + 65504))) - 1`` is >= 0 and
-    finite by construction. The U-Net sees ``[log(1 + hallucinated), log(1 + linear), dequantized]``.
+    Works in the ``log(e + x)`` domain, ``e = 2^-10``: HDR values span many orders of magnitude,
+    and a U-Net on linear values would see inputs of 1e3 next to 1e-3 (unstable and dominated by
+    the highlights). In this domain the residual is a *relative* correction at every brightness
+    down to ``e``, so ``refined = exp(clip(log(e + hallucinated) + UNet(...), log(e), log(e + 65504))) - e``
+    is >= 0 and finite by construction. The first model used ``log(1 + x)`` (the same above 1), where
+    the residual is an *absolute* correction below ~0.1: a residual of 0.002 is nothing there but two
+    stops at a value of 0.001, and on held-out training scenes the Refinement-Net moved the darkest
+    input codes by stops, which cost the log error in stops over all pixels. ``e`` is the
+    evaluation's log floor: darker values are all "black" to it. The U-Net sees
+    ``[log(e + hallucinated), log(e + linear), dequantized]``.
 
     A ``keras.layers.Layer``, not a ``keras.Model``: Keras 3 gives every Model a one-input default
     SavedModel signature, which fails for this three-input call when the whole model is exported.
@@ -49,8 +57,8 @@ class RefinementNet(keras.layers.Layer):
         log_hallucinated = to_log_hdr(ops.cast(hallucinated, "float32"))
         features = ops.concatenate(
             [log_hallucinated, to_log_hdr(ops.cast(linear, "float32")), ops.cast(dequantized, "float32")], axis=-1)
-        log_refined = ops.clip(log_hallucinated + self.unet(features), 0.0, MAX_LOG_HDR)
-        return ops.exp(log_refined) - 1.0
+        log_refined = ops.clip(log_hallucinated + self.unet(features), math.log(LOG_OFFSET), MAX_LOG_HDR)
+        return ops.relu(ops.exp(log_refined) - LOG_OFFSET)
 
     def get_config(self):
         config = super().get_config()

@@ -16,6 +16,7 @@ Layout of a config file (every key but ``model`` and ``stages`` has a default)::
     validation: {data_dir: null, holdout_files: 0, every: 500, batches: 4, batch_size: 8, seed: 0}
     perceptual_weights: null      # VGG16 (include_top=False) Keras weights file; null turns L_p off
     init_from: null               # start from these weights (e.g. saved_models/lite); null: random
+    reinitialize: []              # networks that keep fresh weights under init_from (e.g. [refinement])
 
 Paths are relative to the working directory.
 """
@@ -34,6 +35,9 @@ import yaml
 
 from singlehdr_tf.io import SingleHDRError
 from singlehdr_tf.losses import STAGE_WEIGHTS
+
+NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
+"""The four networks of the model (attributes of :class:`singlehdr_tf.models.SingleHDR`)."""
 
 STAGES = ("dequantization", "linearization", "hallucination", "refinement", "joint")
 """Training stages: one network each, then ``refinement`` (Refinement-Net alone, the other three
@@ -125,6 +129,9 @@ class TrainConfig:
     or another run folder: anything :func:`singlehdr_tf.api.load_model` takes; the model configs
     must match). Ignored when the run resumes from its own checkpoints. This is how training
     continues on a new machine from the weights committed to ``saved_models/``."""
+    reinitialize: tuple[str, ...] = ()
+    """Networks (of :data:`NETWORKS`) that keep their fresh random weights instead of those of
+    ``init_from``: for a network whose design changed, so its old weights mean something else."""
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -137,6 +144,11 @@ class TrainConfig:
                 raise SingleHDRError(f"training config: {name} must be >= 1, got {getattr(self, name)}")
         if self.seed < 0:
             raise SingleHDRError("training config: seed must be >= 0")
+        unknown = [name for name in self.reinitialize if name not in NETWORKS]
+        if unknown:
+            raise SingleHDRError(f"training config: reinitialize: unknown networks {unknown}; known: {list(NETWORKS)}")
+        if self.reinitialize and not self.init_from:
+            raise SingleHDRError("training config: reinitialize needs init_from (without it every network is fresh)")
         # DataConfig validates its own keys and values.
         self.data_config()
 
@@ -178,6 +190,7 @@ class TrainConfig:
         values["stages"] = [
             {key: value for key, value in stage.items() if value is not None} for stage in values["stages"]
         ]
+        values["reinitialize"] = list(values["reinitialize"])
         return values
 
 

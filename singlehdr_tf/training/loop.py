@@ -168,8 +168,9 @@ class _Progress:
         return record
 
 
-def _initialise_from(model: keras.Model, source: str) -> None:
-    """Copy the weights of ``source`` (see ``TrainConfig.init_from``) into ``model``."""
+def _initialise_from(model: keras.Model, source: str, keep_fresh: tuple[str, ...] = ()) -> None:
+    """Copy the weights of ``source`` (see ``TrainConfig.init_from``) into ``model``, except those
+    of the networks named in ``keep_fresh`` (``TrainConfig.reinitialize``)."""
     from singlehdr_tf import api
 
     trained = api.load_model(source)
@@ -178,7 +179,10 @@ def _initialise_from(model: keras.Model, source: str) -> None:
                    and ours[key] != theirs.get(key)]
     if differences:
         raise SingleHDRError(f"init_from {source}: another model config (differs in {', '.join(differences)})")
+    fresh = {name: getattr(model, name).get_weights() for name in keep_fresh}
     model.set_weights(trained.get_weights())
+    for name, weights in fresh.items():
+        getattr(model, name).set_weights(weights)
 
 
 class _Run:
@@ -210,8 +214,9 @@ class _Run:
             self.model = build_model(config.model_config())
             self.model(tf.zeros([1, crop, crop, 3]))
             if config.init_from and not has_checkpoint:
-                _initialise_from(self.model, config.init_from)
-                self._say(f"initialised the weights from {config.init_from}")
+                _initialise_from(self.model, config.init_from, config.reinitialize)
+                fresh = f" (fresh: {', '.join(config.reinitialize)})" if config.reinitialize else ""
+                self._say(f"initialised the weights from {config.init_from}{fresh}")
             self.optimizers = {}
             for stage in config.stages:
                 optimizer = keras.optimizers.Adam(_learning_rate(config, stage))
@@ -280,7 +285,8 @@ class _Run:
         layout.append_jsonl(self.run_dir / layout.VALIDATION_FILE, record)
         print(
             f"[{stage}] validation at step {step}: curve L2 {metrics['curve_l2']:.3e} "
-            f"(g0 {metrics['curve_l2_g0']:.3e}, gamma 2.2 {metrics['curve_l2_gamma22']:.3e}){' best' if best else ''}; "
+            f"(g0 {metrics['curve_l2_g0']:.3e}, gamma 2.2 {metrics['curve_l2_gamma22']:.3e}){' best' if best else ''}, "
+            f"in stops {metrics['curve_log_l2']:.3f} (g0 {metrics['curve_log_l2_g0']:.3f}); "
             f"PSNR dequantized {metrics['dequantized_psnr']:.2f} (input {metrics['ldr_psnr']:.2f}) "
             f"linear {metrics['linear_psnr']:.2f} refined(tm) {metrics['refined_psnr_tm']:.2f}",
             flush=True,

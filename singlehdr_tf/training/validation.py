@@ -39,7 +39,8 @@ class Validator:
 
     - ``curve_l2``: L2 between the predicted inverse curve (from the 8-bit input, through the whole
       pipeline) and the true one; ``curve_l2_g0`` and ``curve_l2_gamma22`` the same for the mean
-      inverse-EMoR curve ``g0`` and for ``x ** 2.2``.
+      inverse-EMoR curve ``g0`` and for ``x ** 2.2``; ``curve_log_l2`` and ``curve_log_l2_g0`` the
+      same in stops (:func:`singlehdr_tf.losses.log_curve_l2`, which weights the curve's toe).
     - ``dequantized_psnr`` (against ``F(C(H))``; ``ldr_psnr`` is the 8-bit input's own),
       ``linear_psnr`` (against ``C(H)``), ``hallucinated_psnr_tm`` and ``refined_psnr_tm``
       (against ``H``, both tone mapped with :func:`singlehdr_tf.losses.tone_map`).
@@ -60,6 +61,7 @@ class Validator:
         self.baselines = {
             "curve_l2_g0": float(np.mean((true - g0) ** 2)),
             "curve_l2_gamma22": float(np.mean((true - gamma22) ** 2)),
+            "curve_log_l2_g0": float(np.mean(losses.log_curve_l2(true, np.broadcast_to(g0, true.shape)))),
             "ldr_psnr": float(np.mean(np.concatenate([_psnr(b["ldr"], b["nonlinear"]).numpy() for b in batches]))),
         }
 
@@ -70,6 +72,7 @@ class Validator:
             hdr_tm = losses.tone_map(batch["hdr"])
             scores = {
                 "curve_l2": losses.l2(outputs["inverse_crf"], batch["inverse_crf"]),
+                "curve_log_l2": losses.log_curve_l2(outputs["inverse_crf"], batch["inverse_crf"]),
                 "dequantized_psnr": _psnr(outputs["dequantized"], batch["nonlinear"]),
                 "linear_psnr": _psnr(outputs["linear"], batch["clipped"]),
                 "hallucinated_psnr_tm": _psnr(losses.tone_map(outputs["hallucinated"]), hdr_tm),
