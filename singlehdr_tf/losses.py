@@ -32,9 +32,9 @@ both terms agree, alone. Its weights (0.004 in the linearization stage, 0.04 in 
 which weights ``L_lin`` 10x) make it start at the size of ``L_lin`` (the first model on held-out
 training scenes: ``L_lin`` 0.004, ``inverse_crf_log`` 1.26 stops^2, ``L_crf`` 0.019).
 
-Stage weightings (:data:`STAGE_WEIGHTS`) follow the paper (plus ``inverse_crf_log``): ``L_deq``; ``L_lin + 0.1 L_crf``;
-``L_hal + 0.001 L_p + 0.1 L_tv``; for ``joint``
-``1 L_deq + 10 L_lin + 1 L_crf + 1 L_hal + 0.001 L_p + 0.1 L_tv``, where the HDR terms score the
+Stage weightings (:data:`STAGE_WEIGHTS`) follow the paper, plus ``L_crf,log`` (``inverse_crf_log``):
+``L_deq``; ``L_lin + 0.1 L_crf + 0.004 L_crf,log``; ``L_hal + 0.001 L_p + 0.1 L_tv``; for ``joint``
+``1 L_deq + 10 L_lin + 1 L_crf + 0.04 L_crf,log + 1 L_hal + 0.001 L_p + 0.1 L_tv``, where the HDR terms score the
 refined output; ``refinement`` (Refinement-Net alone, the first three networks frozen) keeps the
 joint objective's HDR terms, the only ones its weights change.
 

@@ -103,9 +103,10 @@ def run_section(run: str, config_file: str) -> tuple[str, int, float]:
     text = f"""### `{config_file}`: {steps} steps {start}{fresh}, {hours:.1f} h
 {description}
 
-Batch {config['batch_size']}, {config['data'].get('crop_size', 256)}² crops, Adam, {config['learning_rate']['schedule']}
-schedule, seed {config['seed']}. Logs in `training_logs/{run}/`: `config.yaml`, `metrics.jsonl` (losses,
-speed), `validation.jsonl` (inverse-curve error on the held-out scenes next to `g0` and gamma 2.2).
+Batch {config['batch_size']}, {config['data'].get('crop_size', 256)}² crops, Adam,
+{config['learning_rate']['schedule']} schedule, seed {config['seed']}. Logs in `training_logs/{run}/`: `config.yaml`,
+`metrics.jsonl` (losses, speed), `validation.jsonl` (inverse-curve error on the held-out scenes next
+to `g0` and gamma 2.2).
 
 | stage | steps | peak learning rate |
 |---|---|---|
