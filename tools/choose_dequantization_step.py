@@ -33,18 +33,17 @@ CANDIDATE_STEPS = (0.0, 0.125, 0.25, 0.5)
 
 
 def measure(model, set_dirs: list[pathlib.Path], steps=CANDIDATE_STEPS) -> dict:
-    """``{step: {"pu21_psnr", "log_rmse", "log_rmse_clipped"}}``, means over every sample."""
-    variants = {step: models.rebuild_model(model, dequantization_max_step=step / 255) for step in steps}
+    """``{step: {"pu21_psnr", "log_rmse", "log_rmse_clipped", "samples"}}``, means over every sample."""
+    variants = {step: methods_module.model_method(models.rebuild_model(model, dequantization_max_step=step / 255))
+                for step in steps}
     scores = {step: [] for step in steps}
-    for set_dir in set_dirs:
-        for entry in report.load_manifest(set_dir)["samples"]:
-            sample = report.load_sample(set_dir, entry)
-            for step, variant in variants.items():
-                hdr = methods_module.model_method(variant)(sample["ldr"])["hdr"]
-                scores[step].append(metrics.score_hdr(hdr, sample["hdr"], sample["ldr"], sample["clip_mask"]))
+    for sample in report.iter_samples(set_dirs):
+        for step, run in variants.items():
+            hdr = run(sample["ldr"])["hdr"]
+            scores[step].append(metrics.score_hdr(hdr, sample["hdr"], sample["ldr"], sample["clip_mask"]))
     return {
-        str(step): {key: float(np.nanmean([score[key] for score in values]))
-                    for key in ("pu21_psnr", "log_rmse", "log_rmse_clipped")}
+        str(step): {**{key: float(np.nanmean([score[key] for score in values]))
+                       for key in ("pu21_psnr", "log_rmse", "log_rmse_clipped")}, "samples": len(values)}
         for step, values in scores.items()
     }
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result = {"model": args.model, "sets": [str(path) for path in args.sets],
-                  "samples": sum(len(report.load_manifest(path)["samples"]) for path in args.sets),
+                  "samples": by_step[chosen]["samples"],
                   "by_step_in_codes": by_step, "chosen_step_in_codes": float(chosen)}
         with atomic_write(args.out) as temporary:
             temporary.write_text(json.dumps(result, indent=2) + "\n")

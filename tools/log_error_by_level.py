@@ -33,20 +33,18 @@ def breakdown(set_dirs: list[pathlib.Path], methods: dict) -> dict:
     names = [f"codes {low}-{high}" for low, high in LEVELS] + ["clipped"]
     sums = {method: {name: [0.0, 0] for name in names} for method in methods}
     per_sample = {method: [] for method in methods}
-    for set_dir in set_dirs:
-        for entry in report.load_manifest(set_dir)["samples"]:
-            sample = report.load_sample(set_dir, entry)
-            codes = np.round(sample["ldr"].max(axis=-1) * 255)
-            masks = [(codes >= low) & (codes <= high) & ~sample["clip_mask"] for low, high in LEVELS]
-            masks.append(sample["clip_mask"])
-            for method, run in methods.items():
-                hdr, _ = metrics.align_scale(methods_module.run_method(run, sample["ldr"])["hdr"], sample["hdr"],
-                                             sample["ldr"])
-                per_sample[method].append(metrics.log_rmse(hdr, sample["hdr"]))
-                for name, mask in zip(names, masks):
-                    if mask.any():
-                        sums[method][name][0] += metrics.log_rmse(hdr, sample["hdr"], mask) ** 2 * mask.sum() * 3
-                        sums[method][name][1] += int(mask.sum()) * 3
+    for sample in report.iter_samples(set_dirs):
+        codes = np.round(sample["ldr"].max(axis=-1) * 255)
+        masks = [(codes >= low) & (codes <= high) & ~sample["clip_mask"] for low, high in LEVELS]
+        masks.append(sample["clip_mask"])
+        for method, run in methods.items():
+            hdr, _ = metrics.align_scale(methods_module.run_method(run, sample["ldr"])["hdr"], sample["hdr"],
+                                         sample["ldr"])
+            per_sample[method].append(metrics.log_rmse(hdr, sample["hdr"]))
+            for name, mask in zip(names, masks):
+                if mask.any():
+                    sums[method][name][0] += metrics.log_rmse(hdr, sample["hdr"], mask) ** 2 * mask.sum() * 3
+                    sums[method][name][1] += int(mask.sum()) * 3
     return {
         method: {
             "log_rmse": float(np.mean(per_sample[method])),

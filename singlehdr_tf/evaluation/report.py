@@ -27,7 +27,7 @@ import math
 import os
 import pathlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -138,6 +138,13 @@ def load_sample(
         "inverse_crf": inverse_crf,
         "clip_mask": np.max(clipped, axis=-1) >= 1.0,
     }
+
+
+def iter_samples(set_dirs: Sequence[str | os.PathLike]) -> Iterator[dict[str, np.ndarray]]:
+    """Every sample (:func:`load_sample`, PNG input) of every set in ``set_dirs``, in order."""
+    for set_dir in set_dirs:
+        for entry in load_manifest(set_dir)["samples"]:
+            yield load_sample(set_dir, entry)
 
 
 def score_sample(outputs: Mapping[str, np.ndarray], sample: Mapping[str, np.ndarray]) -> dict[str, float]:
