@@ -237,21 +237,34 @@ def loss_terms(
     return {name: value * gate if name in EXPOSURE_GATED_TERMS else value for name, value in terms.items()}
 
 
+def stage_weights(stage: str, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The term weights of ``stage``: :data:`STAGE_WEIGHTS` with ``overrides`` (``{term: weight}``,
+    terms of that stage only) in place of its defaults."""
+    if stage not in STAGE_WEIGHTS:
+        raise ValueError(f"unknown training stage {stage!r}; expected one of {sorted(STAGE_WEIGHTS)}")
+    weights = dict(STAGE_WEIGHTS[stage])
+    unknown = sorted(set(overrides or {}) - set(weights))
+    if unknown:
+        raise ValueError(f"stage {stage!r} has no loss terms {unknown}; its terms are {sorted(weights)}")
+    weights.update(overrides or {})
+    return weights
+
+
 def stage_loss(
     stage: str,
     outputs: Mapping[str, tf.Tensor],
     batch: Mapping[str, tf.Tensor],
     perceptual: PerceptualLoss | None = None,
+    weight_overrides: Mapping[str, float] | None = None,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """The weighted objective of a training stage: ``(total [B], {term: [B]})``.
+    """The weighted objective of a training stage: ``(total [B], {term: [B]})``, with the weights
+    of :func:`stage_weights`.
 
     Example::
 
         total, terms = stage_loss("dequantization", {"dequantized": d}, batch)
     """
-    if stage not in STAGE_WEIGHTS:
-        raise ValueError(f"unknown training stage {stage!r}; expected one of {sorted(STAGE_WEIGHTS)}")
-    weights = STAGE_WEIGHTS[stage]
+    weights = stage_weights(stage, weight_overrides)
     terms = loss_terms(outputs, batch, weights, STAGE_HDR_OUTPUT.get(stage), perceptual)
     total = tf.add_n([weights[name] * value for name, value in terms.items()])
     return total, terms

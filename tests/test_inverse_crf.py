@@ -12,9 +12,9 @@ from singlehdr_tf.layers.inverse_crf import float16_split
 
 
 def reference_curves(weights, shrinkage=1.0):
-    """``P(g0 + shrinkage * w @ H)`` with the unsplit constants."""
+    """``s P(g0 + w @ H) + (1 - s) g0`` with the unsplit constants."""
     g0, basis = crf.load_inverse_emor(weights.shape[-1])
-    return crf.monotonic_projection(g0 + (shrinkage * weights) @ basis).numpy()
+    return shrinkage * crf.monotonic_projection(g0 + weights @ basis).numpy() + (1.0 - shrinkage) * g0
 
 
 def rounded_to_float16(layer):

@@ -73,6 +73,18 @@ def test_stage_loss_is_the_weighted_sum_of_its_terms(rng, stage):
     assert np.all(total.numpy() > 0)
 
 
+def test_stage_loss_takes_other_weights_for_some_terms(rng):
+    outputs, batch = _batch(rng)
+    _, default_terms = losses.stage_loss("linearization", outputs, batch)
+    total, terms = losses.stage_loss("linearization", outputs, batch, weight_overrides={"inverse_crf_log": 0.0,
+                                                                                        "linear": 2.0})
+    assert set(terms) == {"linear", "inverse_crf"}  # weight 0: not computed
+    np.testing.assert_allclose(total, 2.0 * default_terms["linear"] + 0.1 * default_terms["inverse_crf"], rtol=1e-6)
+    assert losses.STAGE_WEIGHTS["linearization"]["linear"] == 1.0  # the defaults stay
+    with pytest.raises(ValueError, match=r"no loss terms \['hallucination'\]"):
+        losses.stage_weights("linearization", {"hallucination": 1.0})
+
+
 def test_joint_weights_are_the_papers():
     paper_joint = {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0, "hallucination": 1.0,
                    "perceptual": 0.001, "total_variation": 0.1}

@@ -107,6 +107,12 @@ def test_shipped_configs_are_valid(name):
         ({"data": {"crop": 16}}, "data config: unknown keys"),
         ({"validation": {"every": 0}}, "validation.every must be >= 1"),
         ({"model": 3}, "model must be one of"),
+        ({"stages": [{"stage": "linearization", "steps": 1, "loss_weights": {"perceptual": 1.0}}]},
+         r"linearization loss_weights: stage 'linearization' has no loss terms \['perceptual'\]"),
+        ({"stages": [{"stage": "joint", "steps": 1, "loss_weights": {"linear": -1.0}}]}, "numbers >= 0"),
+        ({"stages": [{"stage": "joint", "steps": 1, "loss_weights": {"linear": "high"}}]},
+         r"loss_weights.linear must be a number"),
+        ({"stages": [{"stage": "joint", "steps": 1, "loss_weights": [1.0]}]}, "loss_weights must be a mapping"),
     ],
 )
 def test_bad_configs_are_refused_naming_the_key(change, message):
@@ -184,12 +190,14 @@ def test_a_stage_trains_only_its_networks(fixed_batch):
 
 @pytest.fixture(scope="module")
 def finished_run(hdr_dir, tmp_path_factory):
-    """The tiny config (every stage) with the perceptual term on a random VGG16, stopped at
-    max_steps, then resumed to the end; returns (run_dir, config, outputs of both calls)."""
+    """The tiny config (every stage) with the perceptual term on a random VGG16 and the curve's log
+    term off in the linearization stage, stopped at max_steps, then resumed to the end; returns
+    (run_dir, config, outputs of both calls)."""
     folder = tmp_path_factory.mktemp("run")
     vgg = folder / "vgg16_random.weights.h5"
     keras.applications.VGG16(weights=None, include_top=False, input_shape=(None, None, 3)).save_weights(vgg)
     config = tiny_config(perceptual_weights=str(vgg))
+    config["stages"][1]["loss_weights"] = {"inverse_crf_log": 0.0}
     run_dir = folder / "run"
     first = train(config, hdr_dir, run_dir, max_steps=5)
     second = train(config, hdr_dir, run_dir)
@@ -231,6 +239,7 @@ def test_metrics_and_validation_logs(finished_run):
     assert "perceptual" in by_stage["hallucination"] and "perceptual" in by_stage["joint"]
     assert set(by_stage["linearization"]) >= {"loss", "linear", "inverse_crf", "grad_norm", "learning_rate",
                                               "steps_per_second", "images_per_second"}
+    assert "inverse_crf_log" not in by_stage["linearization"] and "inverse_crf_log" in by_stage["joint"]
     validations = [json.loads(line) for line in (run_dir / "validation.jsonl").read_text().splitlines()]
     assert [v["step"] for v in validations] == [5, 10]
     for record in validations:
@@ -248,6 +257,8 @@ def test_resume_refuses_a_changed_model(finished_run, hdr_dir):
         train({**config, "model": model}, hdr_dir, run_dir)
     with pytest.raises(SingleHDRError, match="already holds checkpoints"):
         train(config, hdr_dir, run_dir, resume=False)
+    with pytest.raises(SingleHDRError, match="ema_momentum None -> 0.9: the moving average is part of the optimizer"):
+        train({**config, "ema_momentum": 0.9}, hdr_dir, run_dir)
     assert (run_dir / "config.yaml").read_text() == stored
 
 
@@ -396,6 +407,27 @@ def test_multi_worker_mirrored_strategy_on_two_local_workers(hdr_dir, tmp_path):
     assert tf.train.latest_checkpoint(tmp_path / "run" / "checkpoints").endswith("ckpt-3")
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in records)
+
+
+def test_ema_stages_end_on_the_moving_average_and_resume_with_it(hdr_dir, tmp_path):
+    config = tiny_config(stages=[{"stage": "linearization", "steps": 4}, {"stage": "refinement", "steps": 1}],
+                         ema_momentum=0.5, checkpoint_every=100)
+
+    def linearization_weights(run_dir):
+        return [weight.numpy() for weight in api.load_model(run_dir).linearization.weights]
+
+    train(config, hdr_dir, tmp_path / "ema")
+    train(config, hdr_dir, tmp_path / "ema_resumed", max_steps=2)
+    train(config, hdr_dir, tmp_path / "ema_resumed")
+    train({**config, "ema_momentum": None}, hdr_dir, tmp_path / "last_step")
+    checkpoints = tf.train.get_checkpoint_state(tmp_path / "ema" / "checkpoints").all_model_checkpoint_paths
+    assert [path.rsplit("-", 1)[1] for path in checkpoints] == ["4", "5"]  # each stage's end
+    averaged, resumed, last = (linearization_weights(tmp_path / name) for name in ("ema", "ema_resumed", "last_step"))
+    for mine, theirs in zip(averaged, resumed):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    assert max(np.abs(mine - theirs).max() for mine, theirs in zip(averaged, last)) > 1e-4
+    with pytest.raises(SingleHDRError, match=r"ema_momentum must be in \[0, 1\)"):
+        load_config({**config, "ema_momentum": 1.0})
 
 
 def test_a_new_run_can_start_from_trained_weights(finished_run, fixed_batch):

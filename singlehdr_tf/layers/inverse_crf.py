@@ -30,10 +30,14 @@ class InverseCRF(keras.layers.Layer):
     ``call(crf_weights [B, K], images [B, H, W, C]) -> (inverse_crf [B, 1024], linear [B, H, W, C])``.
     The curve is non-decreasing with ``g(0) = 0`` and ``g(1) = 1`` for any finite weights.
 
-    ``shrinkage`` in [0, 1] scales the weights, pulling the curve toward the prior ``g0``:
-    ``g = P(g0 + shrinkage * w @ H)``. Training uses 1; a shipped model whose learned curves do not
-    beat ``g0`` on held-out scenes is exported with the strength measured there (see
-    ``tools/choose_curve_shrinkage.py``), so it can never be much worse than the prior.
+    ``shrinkage`` ``s`` in [0, 1] blends the curve with the prior ``g0``:
+    ``g = s P(g0 + w @ H) + (1 - s) g0``. Training uses 1; a shipped model whose learned curves do
+    not beat ``g0`` on held-out scenes is exported with the strength measured there (see
+    ``tools/choose_curve_shrinkage.py``), so it can never be much worse than the prior. The blend
+    is of the two curves, not of the weights: a blend of two non-decreasing curves from 0 to 1 is
+    one, and its squared error to any true curve is convex in ``s``; scaling the weights before
+    ``P`` instead (``P(g0 + s w @ H)``) gave curves that do not lie between the two, and errors
+    that went up and down with ``s``.
 
     The constants are kept as float16-exact high parts plus small low parts
     (:func:`float16_split`), the curve being ``g0_high + (w @ H_high + (g0_low + w @ H_low))``:
@@ -57,11 +61,14 @@ class InverseCRF(keras.layers.Layer):
 
     def inverse_crf(self, crf_weights):
         """``[B, K] -> [B, 1024]``: the projected inverse curve."""
-        weights = self.shrinkage * ops.cast(crf_weights, "float32")
+        weights = ops.cast(crf_weights, "float32")
         # The small terms first: this order rounds like g0 + w @ H (checked against float64).
-        curves = self._g0_high + (ops.matmul(weights, self._basis_high)
-                                  + (self._g0_low + ops.matmul(weights, self._basis_low)))
-        return crf.monotonic_projection(curves)
+        curves = crf.monotonic_projection(self._g0_high + (ops.matmul(weights, self._basis_high)
+                                                           + (self._g0_low + ops.matmul(weights, self._basis_low))))
+        if self.shrinkage == 1.0:
+            return curves
+        prior = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])  # g0, from the split parts
+        return self.shrinkage * curves + (1.0 - self.shrinkage) * prior
 
     def call(self, crf_weights, images):
         inverse_crf = self.inverse_crf(crf_weights)

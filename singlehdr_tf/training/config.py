@@ -9,12 +9,14 @@ Layout of a config file (every key but ``model`` and ``stages`` has a default)::
     stages:                       # run in this order; steps count from the end of the previous stage
       - {stage: dequantization, steps: 20000}
       - {stage: joint, steps: 5000, learning_rate: 1.0e-5}
+      - {stage: linearization, steps: 800, loss_weights: {inverse_crf_log: 0.001}}  # weights of some terms
     learning_rate: {initial: 1.0e-4, schedule: cosine, final_fraction: 0.1, warmup_steps: 0}
     checkpoint_every: 500
     keep_checkpoints: 3
     log_every: 50
     validation: {data_dir: null, holdout_files: 0, every: 500, batches: 4, batch_size: 8, seed: 0}
     perceptual_weights: null      # VGG16 (include_top=False) Keras weights file; null turns L_p off
+    ema_momentum: null            # e.g. 0.995: each stage ends on an exponential moving average of its weights
     init_from: null               # start from these weights (e.g. saved_models/lite); null: random
     reinitialize: []              # networks that keep fresh weights under init_from (e.g. [refinement])
 
@@ -34,7 +36,7 @@ from typing import Any
 import yaml
 
 from singlehdr_tf.io import SingleHDRError
-from singlehdr_tf.losses import STAGE_WEIGHTS
+from singlehdr_tf.losses import stage_weights
 
 NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
 """The four networks of the model (attributes of :class:`singlehdr_tf.models.SingleHDR`)."""
@@ -49,11 +51,13 @@ SCHEDULES = ("constant", "cosine")
 @dataclasses.dataclass(frozen=True)
 class StageConfig:
     """One stage of the run: which networks train, for how many steps, at which peak learning rate
-    (None: ``learning_rate.initial``)."""
+    (None: ``learning_rate.initial``), and which of its loss terms get other weights than
+    :data:`singlehdr_tf.losses.STAGE_WEIGHTS` (e.g. ``{inverse_crf_log: 0.001}``)."""
 
     stage: str
     steps: int
     learning_rate: float | None = None
+    loss_weights: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -63,6 +67,14 @@ class StageConfig:
             raise SingleHDRError(f"training config: stages: {self.stage} steps must be >= 0, got {self.steps}")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise SingleHDRError(f"training config: stages: {self.stage} learning_rate must be > 0")
+        if self.loss_weights is not None:
+            if any(value < 0 for value in self.loss_weights.values()):
+                raise SingleHDRError(
+                    f"training config: stages: {self.stage} loss_weights must be numbers >= 0, got {self.loss_weights}")
+            try:
+                stage_weights(self.stage, self.loss_weights)
+            except ValueError as error:
+                raise SingleHDRError(f"training config: stages: {self.stage} loss_weights: {error}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +136,12 @@ class TrainConfig:
     log_every: int = 50
     validation: ValidationConfig = ValidationConfig()
     perceptual_weights: str | None = None
+    ema_momentum: float | None = None
+    """With a momentum ``m``, Adam keeps ``average = m * average + (1 - m) * weights`` after each
+    step of a stage, and the stage's networks take the average when the stage ends (a checkpoint is
+    saved then): less of the step-to-step noise of the last updates in the result (a window of about
+    ``1 / (1 - m)`` steps). A run stopped inside a stage keeps the raw weights in its
+    ``model.weights.h5``. None: the last step's weights."""
     init_from: str | None = None
     """Start a new run from these weights (a shipped model name, a SavedModel, a ``.keras`` file
     or another run folder: anything :func:`singlehdr_tf.api.load_model` takes; the model configs
@@ -144,6 +162,8 @@ class TrainConfig:
                 raise SingleHDRError(f"training config: {name} must be >= 1, got {getattr(self, name)}")
         if self.seed < 0:
             raise SingleHDRError("training config: seed must be >= 0")
+        if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
+            raise SingleHDRError(f"training config: ema_momentum must be in [0, 1), got {self.ema_momentum}")
         unknown = [name for name in self.reinitialize if name not in NETWORKS]
         if unknown:
             raise SingleHDRError(f"training config: reinitialize: unknown networks {unknown}; known: {list(NETWORKS)}")
@@ -182,7 +202,8 @@ class TrainConfig:
         raise ValueError(f"step {step} is past the last stage ({self.total_steps} steps)")
 
     def uses_perceptual(self) -> bool:
-        return any(STAGE_WEIGHTS[stage.stage].get("perceptual") and stage.steps for stage in self.stages)
+        return any(stage_weights(stage.stage, stage.loss_weights).get("perceptual") and stage.steps
+                   for stage in self.stages)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (the YAML form); :func:`from_dict` of this gives an equal config."""
@@ -221,6 +242,12 @@ def _check(where: str, value: Any, kind: Any) -> Any:
             raise SingleHDRError(f"training config: {where} must be a list, got {value!r}")
         item = typing.get_args(kind)[0]
         return tuple(_check(f"{where}[{index}]", entry, item) for index, entry in enumerate(value))
+    if origin is dict:  # dict[str, float]
+        if not isinstance(value, dict):
+            raise SingleHDRError(f"training config: {where} must be a mapping, got {value!r}")
+        key_kind, value_kind = typing.get_args(kind)
+        return {_check(f"{where} key", key, key_kind): _check(f"{where}.{key}", entry, value_kind)
+                for key, entry in value.items()}
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, where)
     if kind is float:

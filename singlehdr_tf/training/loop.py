@@ -219,7 +219,8 @@ class _Run:
                 self._say(f"initialised the weights from {config.init_from}{fresh}")
             self.optimizers = {}
             for stage in config.stages:
-                optimizer = keras.optimizers.Adam(_learning_rate(config, stage))
+                optimizer = keras.optimizers.Adam(_learning_rate(config, stage), use_ema=config.ema_momentum is not None,
+                                                  ema_momentum=config.ema_momentum or 0.99)
                 optimizer.build(set_stage(self.model, stage.stage))
                 self.optimizers[stage.stage] = optimizer
             self.perceptual = None
@@ -318,7 +319,7 @@ class _Run:
                 if stage_config.stage != stage:
                     stage = stage_config.stage
                     train_step = make_train_step(self.model, stage, self.optimizers[stage], self.strategy,
-                                                 config.batch_size, self.perceptual)
+                                                 config.batch_size, self.perceptual, stage_config.loss_weights)
                     self._say(f"[{stage}] training {stage_config.steps} steps from step {step}")
                 iterator = iterator or self._iterator(step)
                 metrics = {name: float(value) for name, value in train_step(next(iterator)).items()}
@@ -333,11 +334,15 @@ class _Run:
                 step += 1
                 progress.add(metrics)
                 learning_rate = float(self.optimizers[stage].learning_rate)
+                stage_ends = step == total or config.stage_at(step)[0].stage != stage
+                if stage_ends and config.ema_momentum is not None:
+                    self.optimizers[stage].finalize_variable_values(set_stage(self.model, stage))
+                    self._say(f"[{stage}] stage ends: its networks take the moving average of their weights")
                 if self.chief and (step % config.log_every == 0 or step == stop):
                     self._log(progress.flush(step, stage, total, learning_rate))
                 if self.chief and (step % config.validation.every == 0 or step == total):
                     self._validate(step, stage)
-                if step % config.checkpoint_every == 0:
+                if step % config.checkpoint_every == 0 or (stage_ends and config.ema_momentum is not None):
                     self._save()
                 if step_callback is not None:
                     step_callback(step, {**metrics, "learning_rate": learning_rate})

@@ -35,8 +35,8 @@ def prepare(run_dir: pathlib.Path, config: TrainConfig, check: bool, write: bool
     """Compare ``config`` with the run's stored one (if ``check``: the run has checkpoints) and
     store it (if ``write``: the chief).
 
-    Raises :class:`SingleHDRError` naming the field when the model changed (the checkpoints would
-    not fit it). Returns the other changed fields (allowed: more steps, another learning rate...).
+    Raises :class:`SingleHDRError` naming the field when the model changed or the moving average
+    was switched on or off (the checkpoints would not fit). Returns the other changed fields (allowed: more steps, another learning rate...).
     """
     stored_path = run_dir / CONFIG_FILE
     new = _resolved(config)
@@ -48,6 +48,12 @@ def prepare(run_dir: pathlib.Path, config: TrainConfig, check: bool, write: bool
             raise SingleHDRError(
                 f"{os.fspath(stored_path)}: this run trained another model; changed: {'; '.join(model_changes)}. "
                 "Resume with the original model config or start a new run directory."
+            )
+        if (stored["ema_momentum"] is None) != (new["ema_momentum"] is None):
+            raise SingleHDRError(
+                f"{os.fspath(stored_path)}: ema_momentum {stored['ema_momentum']} -> {new['ema_momentum']}: the moving "
+                "average is part of the optimizer state in the checkpoints, so it cannot be switched on or off in a "
+                "run; resume with it as it was or start a new run directory (init_from: this run)."
             )
         changed = changed_fields(stored, new)
     if write:

@@ -69,6 +69,7 @@ def make_train_step(
     strategy: tf.distribute.Strategy,
     global_batch_size: int,
     perceptual: losses.PerceptualLoss | None = None,
+    loss_weights: Mapping[str, float] | None = None,
 ) -> Callable[[Mapping[str, tf.Tensor]], dict[str, tf.Tensor]]:
     """A ``tf.function`` running one step of ``stage`` on a distributed batch.
 
@@ -76,7 +77,8 @@ def make_train_step(
     over ``global_batch_size`` so the gradients summed across replicas are the global mean. Returns
     ``{"loss", "grad_norm", <each loss term>}`` as scalars: ``loss`` and the terms are global
     means, ``grad_norm`` is the sum over replicas of each replica's gradient norm (an upper bound of
-    the global norm, exact on one replica; it exists to catch overflow early).
+    the global norm, exact on one replica; it exists to catch overflow early). ``loss_weights``
+    overrides some of the stage's term weights (see :func:`singlehdr_tf.losses.stage_weights`).
 
     Example::
 
@@ -88,7 +90,7 @@ def make_train_step(
     def replica_step(batch):
         with tf.GradientTape() as tape:
             outputs = stage_outputs(model, stage, batch, training=True)
-            total, terms = losses.stage_loss(stage, outputs, batch, perceptual)
+            total, terms = losses.stage_loss(stage, outputs, batch, perceptual, loss_weights)
             loss = tf.nn.compute_average_loss(total, global_batch_size=global_batch_size)
         gradients = tape.gradient(loss, variables)
         pairs = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
