@@ -275,8 +275,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(hdr_dir, tmp_path, mo
     calls = tf.Variable(0)
     stage_loss = losses.stage_loss
 
-    def poisoned(stage, outputs, batch, perceptual=None):  # the 4th step's loss is NaN
-        total, terms = stage_loss(stage, outputs, batch, perceptual)
+    def poisoned(stage, outputs, batch, perceptual=None, weight_overrides=None):  # the 4th step's loss is NaN
+        total, terms = stage_loss(stage, outputs, batch, perceptual, weight_overrides)
         calls.assign_add(1)
         return total + tf.where(calls >= 4, np.nan, 0.0), terms
 
