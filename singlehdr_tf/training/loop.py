@@ -218,9 +218,9 @@ class _Run:
                 fresh = f" (fresh: {', '.join(config.reinitialize)})" if config.reinitialize else ""
                 self._say(f"initialised the weights from {config.init_from}{fresh}")
             self.optimizers = {}
+            averaging = {} if config.ema_momentum is None else {"use_ema": True, "ema_momentum": config.ema_momentum}
             for stage in config.stages:
-                optimizer = keras.optimizers.Adam(_learning_rate(config, stage), use_ema=config.ema_momentum is not None,
-                                                  ema_momentum=config.ema_momentum or 0.99)
+                optimizer = keras.optimizers.Adam(_learning_rate(config, stage), **averaging)
                 optimizer.build(set_stage(self.model, stage.stage))
                 self.optimizers[stage.stage] = optimizer
             self.perceptual = None
@@ -334,15 +334,16 @@ class _Run:
                 step += 1
                 progress.add(metrics)
                 learning_rate = float(self.optimizers[stage].learning_rate)
-                stage_ends = step == total or config.stage_at(step)[0].stage != stage
-                if stage_ends and config.ema_momentum is not None:
+                averaged_stage_ends = config.ema_momentum is not None and (
+                    step == total or config.stage_at(step)[0].stage != stage)
+                if averaged_stage_ends:
                     self.optimizers[stage].finalize_variable_values(set_stage(self.model, stage))
                     self._say(f"[{stage}] stage ends: its networks take the moving average of their weights")
                 if self.chief and (step % config.log_every == 0 or step == stop):
                     self._log(progress.flush(step, stage, total, learning_rate))
                 if self.chief and (step % config.validation.every == 0 or step == total):
                     self._validate(step, stage)
-                if step % config.checkpoint_every == 0 or (stage_ends and config.ema_momentum is not None):
+                if step % config.checkpoint_every == 0 or averaged_stage_ends:
                     self._save()
                 if step_callback is not None:
                     step_callback(step, {**metrics, "learning_rate": learning_rate})

@@ -36,7 +36,8 @@ def prepare(run_dir: pathlib.Path, config: TrainConfig, check: bool, write: bool
     store it (if ``write``: the chief).
 
     Raises :class:`SingleHDRError` naming the field when the model changed or the moving average
-    was switched on or off (the checkpoints would not fit). Returns the other changed fields (allowed: more steps, another learning rate...).
+    was switched on or off (the checkpoints would not fit). Returns the other changed fields
+    (allowed: more steps, another learning rate...).
     """
     stored_path = run_dir / CONFIG_FILE
     new = _resolved(config)
