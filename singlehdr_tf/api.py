@@ -173,7 +173,8 @@ def _first_line(error: BaseException) -> str:
 def size_multiple(model: keras.Model) -> int:
     """The largest downsampling factor of the model's image networks: tile offsets must be
     multiples of it for the tiles' pooling grids to match the whole image's."""
-    return max(model.dequantization.unet.multiple, model.hallucination.multiple, model.refinement.unet.multiple)
+    refinement = (model.refinement.unet.multiple,) if model.use_refinement else ()
+    return max(model.dequantization.unet.multiple, model.hallucination.multiple, *refinement)
 
 
 def tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
@@ -256,6 +257,8 @@ class Reconstructor:
         """The stages after linearization for a given inverse curve (tiles share the whole image's)."""
         linear = crf.apply_curve(dequantized, inverse_crf)
         hallucinated = self.model.hallucination(linear, training=False)
+        if not self.model.use_refinement:
+            return {"linear": linear, "hdr": hallucinated}
         return {"linear": linear, "hdr": self.model.refinement(hallucinated, linear, dequantized, training=False)}
 
     def reconstruct(self, image: np.ndarray | str | os.PathLike, return_stages: bool = False) -> np.ndarray | dict:

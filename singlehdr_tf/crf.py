@@ -1,5 +1,6 @@
-"""Camera response functions (CRFs): DoRF curves, their split, the (inverse-)EMoR model,
-parametric modern tone curves, the monotonic projection and curve application.
+"""Camera response functions (CRFs): DoRF curves, their split, the (inverse-)EMoR model and the
+refitted curve bases, the monotonic projection and curve application (modern encodings:
+:mod:`singlehdr_tf.modern_curves`).
 
 Conventions
 -----------
@@ -129,6 +130,54 @@ def load_inverse_emor(k: int = 11) -> tuple[np.ndarray, np.ndarray]:
     return g0, basis
 
 
+CURVE_BASES = ("emor", "camera")
+"""Bases an inverse curve is predicted in: ``emor``, the paper's inverse-EMoR model fitted on DoRF;
+``camera``, a mean and principal components refitted on DoRF training curves *and* modern camera
+encodings (``resources/crf/camera_basis.npz``, written by ``tools/fit_curve_basis.py``)."""
+
+CAMERA_BASIS_FILE = "camera_basis.npz"
+
+
+@functools.lru_cache(maxsize=None)
+def load_curve_basis(name: str = "emor", k: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """The prior inverse curve ``[1024]`` and first ``k`` components ``[k, 1024]`` of basis
+    ``name`` (one of :data:`CURVE_BASES`), float32, read-only."""
+    if name == "emor":
+        return load_inverse_emor(k)
+    if name != "camera":
+        raise ValueError(f"unknown curve basis {name!r}; expected one of {CURVE_BASES}")
+    with np.load(RESOURCE_DIR / CAMERA_BASIS_FILE) as data:
+        mean, components = data["mean"].astype(np.float32), data["components"].astype(np.float32)
+    if not 1 <= k <= len(components):
+        raise ValueError(f"the camera basis has {len(components)} components; k={k} is out of range")
+    basis = np.ascontiguousarray(components[:k])
+    for array in (mean, basis):
+        array.setflags(write=False)
+    return mean, basis
+
+
+def fit_curve_basis(inverse_curves: np.ndarray, sample_weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted PCA of inverse curves ``[N, 1024]``: ``(weighted mean [1024], k orthonormal
+    components [k, 1024])``, each component's sign fixed so that its largest entry is positive
+    (a reproducible file whatever the LAPACK build)."""
+    curves = np.asarray(inverse_curves, np.float64)
+    weights = np.asarray(sample_weights, np.float64) / np.sum(sample_weights)
+    mean = weights @ curves
+    _, _, components = np.linalg.svd(np.sqrt(weights)[:, None] * (curves - mean), full_matrices=False)
+    components = components[:k]
+    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
+    return mean.astype(np.float32), (components * signs[:, None]).astype(np.float32)
+
+
+def project_to_basis(inverse_curves: np.ndarray, name: str = "emor", k: int = 11) -> np.ndarray:
+    """The closest curves ``[..., 1024]`` of the form ``prior + w @ basis`` (least squares), before
+    any monotonic projection: the best a network predicting ``k`` weights in basis ``name`` can do."""
+    prior, basis = load_curve_basis(name, k)
+    residual = np.asarray(inverse_curves, np.float64) - prior
+    weights, *_ = np.linalg.lstsq(basis.T.astype(np.float64), residual.reshape(-1, residual.shape[-1]).T, rcond=None)
+    return (prior + (weights.T @ basis)).reshape(residual.shape).astype(np.float32)
+
+
 def fit_inverse_emor(inverse_curves: np.ndarray, k: int = 11) -> np.ndarray:
     """Least-squares inverse-EMoR weights ``[..., k]`` of inverse curves ``[..., 1024]``."""
     g0, basis = load_inverse_emor(k)
@@ -146,35 +195,6 @@ def srgb_curve(samples: int = CURVE_SAMPLES) -> np.ndarray:
     """The sRGB encoding (IEC 61966-2-1) as a response curve, float32 ``[samples]``."""
     x = curve_grid(samples).astype(np.float64)
     y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
-    return y.astype(np.float32)
-
-
-def sample_tone_curves(rng: np.random.Generator, count: int, samples: int = CURVE_SAMPLES) -> np.ndarray:
-    """Random modern-camera response curves ``[count, samples]``: an sRGB-like encoding followed by
-    an S-shaped tone curve.
-
-    DoRF is mostly film and older cameras, while most JPEGs today come through sRGB-like
-    encodings with S-shaped tone curves. Each curve is (1) a power ``x ** (1/gamma)``,
-    gamma in [1.6, 2.8], or the sRGB encoding; (2) a toe ``y ** t``, t in [1, 1.3]; (3) a
-    contrast S-curve about a pivot m in [0.3, 0.65] with strength c in [1, 2]
-    (Schlick's gain, continuous and monotone); (4) a highlight shoulder
-    ``(1 + s) y / (y + s)``, s in [0.5, 20] (larger is milder). Every curve is monotone with
-    ``F(0)=0, F(1)=1``.
-    """
-    x = np.linspace(0.0, 1.0, samples)[None, :]
-    gamma = rng.uniform(1.6, 2.8, size=(count, 1))
-    use_srgb = rng.random((count, 1)) < 0.25
-    y = np.where(use_srgb, srgb_curve(samples)[None, :].astype(np.float64), x ** (1.0 / gamma))
-    y = y ** rng.uniform(1.0, 1.3, size=(count, 1))
-    pivot = rng.uniform(0.3, 0.65, size=(count, 1))
-    contrast = rng.uniform(1.0, 2.0, size=(count, 1))
-    low = pivot * (np.clip(y / pivot, 0, 1) ** contrast)
-    high = 1.0 - (1.0 - pivot) * (np.clip((1.0 - y) / (1.0 - pivot), 0, 1) ** contrast)
-    y = np.where(y < pivot, low, high)
-    shoulder = np.exp(rng.uniform(np.log(0.5), np.log(20.0), size=(count, 1)))
-    y = (1.0 + shoulder) * y / (y + shoulder)
-    y = np.maximum.accumulate(np.clip(y, 0.0, 1.0), axis=1)
-    y[:, 0], y[:, -1] = 0.0, 1.0
     return y.astype(np.float32)
 
 

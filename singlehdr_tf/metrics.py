@@ -255,6 +255,20 @@ def normalized_psnr(hdr: np.ndarray, reference: np.ndarray) -> float:
     return psnr(normalize_hdr(hdr) - out_low, normalize_hdr(reference) - out_low, out_high - out_low)
 
 
+def chroma_error(hdr: np.ndarray, reference: np.ndarray, mask: np.ndarray, floor: float = LOG_FLOOR) -> float:
+    """Mean angle in degrees between output and reference RGB vectors over the ``mask`` pixels
+    (``[H, W]`` bool; NaN when empty): an error of hue and saturation that ignores brightness (the
+    angular error of colour constancy). On the camera-clipped pixels it measures the colour casts a
+    hallucination adds; pixels darker than ``floor`` in either image are left out."""
+    output, truth = np.asarray(hdr, np.float64)[mask], np.asarray(reference, np.float64)[mask]
+    norms = np.linalg.norm(output, axis=-1) * np.linalg.norm(truth, axis=-1)
+    valid = (np.max(output, axis=-1) > floor) & (np.max(truth, axis=-1) > floor)
+    if not np.any(valid):
+        return float("nan")
+    cosine = np.sum(output * truth, axis=-1)[valid] / norms[valid]
+    return float(np.degrees(np.mean(np.arccos(np.clip(cosine, -1.0, 1.0)))))
+
+
 def score_hdr(hdr: np.ndarray, reference: np.ndarray, ldr: np.ndarray, clip_mask: np.ndarray) -> dict[str, float]:
     """Every HDR metric of one output: align the scale (:func:`align_scale`), then score.
 
@@ -265,8 +279,9 @@ def score_hdr(hdr: np.ndarray, reference: np.ndarray, ldr: np.ndarray, clip_mask
         clip_mask: ``[H, W]`` bool, the pixels clipped by the camera.
 
     Returns:
-        ``pu21_psnr``, ``mu_psnr``, ``ssim_mu``, ``log_rmse``, ``log_rmse_clipped`` (NaN without
-        clipped pixels), ``normalized_psnr`` and the alignment ``scale``.
+        ``pu21_psnr``, ``mu_psnr``, ``ssim_mu``, ``log_rmse``, ``log_rmse_clipped`` and
+        ``chroma_error_clipped`` (NaN without clipped pixels), ``normalized_psnr`` and the
+        alignment ``scale``.
     """
     hdr = np.nan_to_num(np.maximum(np.asarray(hdr, np.float64), 0.0), nan=0.0, posinf=0.0)
     aligned, scale = align_scale(hdr, reference, ldr)
@@ -276,6 +291,7 @@ def score_hdr(hdr: np.ndarray, reference: np.ndarray, ldr: np.ndarray, clip_mask
         "ssim_mu": tonemapped_ssim(aligned, reference),
         "log_rmse": log_rmse(aligned, reference),
         "log_rmse_clipped": log_rmse(aligned, reference, clip_mask),
+        "chroma_error_clipped": chroma_error(aligned, reference, clip_mask),
         "normalized_psnr": normalized_psnr(hdr, reference),
         "scale": scale,
     }

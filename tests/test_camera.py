@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from singlehdr_tf import camera, crf
+from singlehdr_tf import camera, crf, modern_curves
 
 
 def reference_ldr(hdr, curves, exposure):
@@ -30,7 +30,7 @@ def scene(rng):
     exposure per image: DoRF curves and modern tone curves, [4, 24, 32, 3]."""
     hdr = (10.0 ** rng.uniform(-3, 1, size=(4, 24, 32, 3))).astype(np.float32)
     hdr[0, 0, :4] = [[-0.1, 0.0, 1.0], [0.5, 1e6, 0.0], [1.0 / 3, 0.2, 0.7], [np.float32(17 / 1023), 1, 2]]
-    curves = np.concatenate([crf.test_curves()[:2], crf.sample_tone_curves(rng, 2)]).astype(np.float32)
+    curves = np.concatenate([crf.test_curves()[:2], modern_curves.sample_modern_curves(rng, 2)[0]]).astype(np.float32)
     exposure = np.array([1.0, 0.37, 2.5, 0.013], np.float32)
     return hdr, curves, exposure
 

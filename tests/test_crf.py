@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from singlehdr_tf import crf
+from singlehdr_tf import crf, modern_curves
 
 GRID = np.linspace(0.0, 1.0, crf.CURVE_SAMPLES)
 STEP = 1.0 / (crf.CURVE_SAMPLES - 1)
@@ -158,17 +158,6 @@ def test_monotonic_projection_is_differentiable_in_tf_function(rng):
     assert np.all(np.isfinite(grad)) and np.abs(grad).max() > 0
 
 
-def test_sample_tone_curves_are_monotone_responses():
-    curves = crf.sample_tone_curves(np.random.default_rng(7), 64)
-    assert curves.shape == (64, crf.CURVE_SAMPLES) and curves.dtype == np.float32
-    assert np.all(np.diff(curves, axis=1) >= 0)
-    np.testing.assert_array_equal(curves[:, 0], 0.0)
-    np.testing.assert_array_equal(curves[:, -1], 1.0)
-    np.testing.assert_array_equal(curves, crf.sample_tone_curves(np.random.default_rng(7), 64))
-    assert not np.array_equal(curves, crf.sample_tone_curves(np.random.default_rng(8), 64))
-    assert np.ptp(curves[:, crf.CURVE_SAMPLES // 4]) > 0.05  # the curves really vary
-
-
 def test_reference_curves():
     for curve in (crf.gamma_curve(2.2), crf.srgb_curve()):
         assert curve.shape == (crf.CURVE_SAMPLES,) and curve[0] == 0.0 and abs(curve[-1] - 1.0) < 1e-6
@@ -181,7 +170,7 @@ def test_apply_curve_matches_numpy_interp(rng):
     images = rng.uniform(-0.2, 1.2, size=(3, 5, 7, 3)).astype(np.float32)  # outside [0, 1] is clipped
     images[0, 0, 0] = [0.0, 1.0, GRID[17]]  # ends and an exact sample
     rough = rng.normal(size=(1, crf.CURVE_SAMPLES))  # apply_curve interpolates any curve, monotone or not
-    curves = np.concatenate([crf.sample_tone_curves(rng, 2), rough]).astype(np.float32)
+    curves = np.concatenate([modern_curves.sample_modern_curves(rng, 2)[0], rough]).astype(np.float32)
     result = np.asarray(crf.apply_curve(images, curves))
     expected = np.stack([np.interp(np.clip(image, 0, 1), GRID, curve) for image, curve in zip(images, curves)])
     assert result.shape == images.shape and result.dtype == np.float32

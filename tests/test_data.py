@@ -137,15 +137,15 @@ def _rows_in(curves, bank):
 
 def test_test_curves_come_only_from_the_test_split(hdr_dir):
     test_bank = crf.invert_curve(crf.test_curves())
-    config = DataConfig(crop_size=CROP, max_side=64, tone_curve_fraction=1.0)  # ignored for "test"
+    config = DataConfig(crop_size=CROP, max_side=64, modern_curve_fraction=1.0)  # ignored for "test"
     for batch in batches(make_dataset(hdr_dir, config, batch_size=8, seed=2, curves="test"), 3):
         assert _rows_in(batch["inverse_crf"], test_bank).all()
 
 
-def test_train_curves_mix_training_split_and_tone_curves(hdr_dir):
+def test_train_curves_mix_training_split_and_modern_curves(hdr_dir):
     train_bank = crf.invert_curve(crf.training_curves())
     test_bank = crf.invert_curve(crf.test_curves())
-    config = DataConfig(crop_size=CROP, max_side=64, tone_curve_fraction=0.5, tone_curves=50)
+    config = DataConfig(crop_size=CROP, max_side=64, modern_curve_fraction=0.5, modern_curves=50)
     curves = np.concatenate([b["inverse_crf"] for b in batches(make_dataset(hdr_dir, config, batch_size=8, seed=2), 4)])
     from_dorf = _rows_in(curves, train_bank)
     assert 0 < from_dorf.sum() < len(curves)

@@ -149,14 +149,24 @@ def test_area_resize_matches_tf_area_and_keeps_constants(rng):
 def test_blend_adds_only_where_near_clipping(rng):
     gamma = 0.88
     linear = rng.random((2, 8, 8, 3)).astype(np.float32)
-    residual = rng.standard_normal((2, 8, 8, 3)).astype(np.float32) * 5
-    hallucinated = PositiveResidualBlend(gamma)(linear, residual).numpy()
+    gain = rng.standard_normal((2, 8, 8, 1)).astype(np.float32) * 5
+    hallucinated = PositiveResidualBlend(gamma)(linear, gain).numpy()
     assert np.all(hallucinated >= linear)
     below = linear.max(-1) < gamma
     assert below.any() and (~below).any()
     np.testing.assert_array_equal(hallucinated[below], linear[below])
-    changed = ~below[..., None] & (residual > 0)
-    assert np.all(hallucinated[np.broadcast_to(changed, linear.shape)] > linear[np.broadcast_to(changed, linear.shape)])
+    changed = ~below & (gain[..., 0] > 0) & (linear.max(-1) > gamma)
+    assert np.all(hallucinated[changed] > linear[changed])
+
+
+def test_blend_keeps_the_recorded_colour_and_makes_clipped_white_neutral(rng):
+    linear = np.array([[1.0, 1.0, 1.0], [1.0, 0.9, 0.5], [0.3, 1.0, 0.95]], np.float32).reshape(1, 3, 1, 3)
+    gain = np.full((1, 3, 1, 1), 4.0, np.float32)
+    hallucinated = PositiveResidualBlend(0.88)(linear, gain).numpy()[0, :, 0]
+    np.testing.assert_allclose(hallucinated[0], [5.0, 5.0, 5.0], rtol=1e-6)  # neutral stays neutral
+    for got, recorded in zip(hallucinated[1:], linear[0, 1:, 0]):  # others keep their channel ratios
+        np.testing.assert_allclose(got / got.max(), recorded / recorded.max(), rtol=1e-6)
+        assert got.max() > recorded.max()
 
 
 def test_clip_mask_ramp():

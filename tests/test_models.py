@@ -23,6 +23,7 @@ from singlehdr_tf.models import (
     SingleHDR,
     UNet,
     build_model,
+    rebuild_model,
 )
 from singlehdr_tf.models.refinement import LOG_OFFSET
 
@@ -232,3 +233,38 @@ def test_refinement_corrects_relative_to_the_log_offset(residual):
     refined = net(hallucinated, hallucinated, hallucinated).numpy()
     expected = np.clip((LOG_OFFSET + hallucinated) * np.exp(residual) - LOG_OFFSET, 0.0, 65504.0)
     np.testing.assert_allclose(refined, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_a_neutral_clipped_highlight_comes_back_neutral(rng):
+    """Issue 14: a flat white blob clipped in every channel must not gain a colour cast (the old
+    per-channel residual with a dead blue output made it (2.03, 2.03, 1.00)). Random weights and
+    a textured, coloured surround: whatever the net predicts, the added light is neutral there."""
+    scene = rng.uniform(0.05, 0.7, size=(1, 32, 32, 3)).astype(np.float32)
+    scene[0, 10:22, 8:24] = 1.0
+    for net in (HallucinationNet(filters=(4, 8), convs=(1, 1)), SingleHDR(**{**TINY, "use_refinement": False})):
+        net(scene)
+        net.set_weights([w + 0.3 * rng.standard_normal(w.shape).astype(np.float32) for w in net.get_weights()])
+        output = net(scene)
+        hdr = np.asarray(output["refined"] if isinstance(output, dict) else output)[0, 12:20, 10:22]
+        if isinstance(net, HallucinationNet):
+            assert hdr.max() > 1.0  # something was hallucinated, so the check means something
+        ratios = hdr / hdr[..., 1:2]
+        np.testing.assert_allclose(ratios, 1.0, atol=0.05)
+
+
+def test_hallucination_fuse_starts_as_identity_on_the_gain():
+    net = HallucinationNet(filters=(4, 8), convs=(1, 1))
+    net(np.zeros((1, 8, 8, 3), np.float32))
+    kernel = net.input_fuse.kernel.numpy()[0, 0, :, 0]
+    np.testing.assert_array_equal(kernel, [1.0, 0.0, 0.0, 0.0])
+
+
+def test_switched_off_refinement_returns_the_hallucinated_image(tiny_model, rng):
+    ldr = ldr_batch(rng, 1, 24, 20)
+    off = rebuild_model(tiny_model, use_refinement=False)
+    outputs = off(ldr)
+    np.testing.assert_array_equal(outputs["refined"].numpy(), outputs["hallucinated"].numpy())
+    np.testing.assert_allclose(outputs["hallucinated"].numpy(), tiny_model(ldr)["hallucinated"].numpy(), atol=1e-6)
+    assert not any(v.path.split("/")[1] == "refinement" for v in off.weights)  # nothing built, nothing shipped
+    with pytest.raises(SingleHDRError, match="no weights"):
+        rebuild_model(off, use_refinement=True)

@@ -440,8 +440,38 @@ def test_a_new_run_can_start_from_trained_weights(finished_run, fixed_batch):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
     other = build_model({**load_config(config).model_config(), "hallucination_filters": [4, 12]})
     other(fixed_batch["ldr"])
-    with pytest.raises(SingleHDRError, match="another model config .*hallucination_filters"):
+    with pytest.raises(SingleHDRError, match="another model .*hallucination/encoder1"):
         _initialise_from(other, str(run_dir))
+    _initialise_from(other, str(run_dir), ("hallucination",))  # the changed network kept fresh
+
+
+def test_reinitialize_can_name_one_layer(finished_run, fixed_batch):
+    run_dir, config, *_ = finished_run
+    trained = {v.path.split("/", 1)[1]: v.numpy() for v in api.load_model(run_dir).weights}
+    fresh = build_model(load_config(config).model_config())
+    fresh(fixed_batch["ldr"])
+    before = fresh.linearization.to_weights.kernel.numpy()
+    _initialise_from(fresh, str(run_dir), ("linearization/to_weights",))
+    np.testing.assert_array_equal(fresh.linearization.to_weights.kernel.numpy(), before)
+    np.testing.assert_array_equal(fresh.linearization.stem.kernel.numpy(), trained["linearization/stem/kernel"])
+
+
+def test_mixed_bfloat16_runs_bfloat16_convolutions_and_keeps_float32_stages(hdr_dir, tmp_path):
+    config = tiny_config(precision="mixed_bfloat16", stages=[{"stage": "joint", "steps": 2}])
+    train(load_config(config), hdr_dir, tmp_path / "run")
+    model = api.load_model(tmp_path / "run")
+    assert all(v.dtype == "float32" for v in model.weights)
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = build_model("tiny")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert mixed.hallucination.encoder_blocks[0].conv_layers[0].compute_dtype == "bfloat16"
+    outputs = mixed(np.random.default_rng(0).random((1, 16, 16, 3)).astype(np.float32))
+    assert {str(value.dtype) for value in outputs.values()} == {"<dtype: 'float32'>"}
+    assert keras.config.dtype_policy().name == "float32"  # training set the policy for its model only
+    with pytest.raises(SingleHDRError, match="precision must be one of"):
+        load_config(tiny_config(precision="float16"))
 
 
 def test_a_new_run_can_keep_some_networks_fresh(finished_run, fixed_batch):

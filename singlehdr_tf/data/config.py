@@ -52,19 +52,26 @@ class DataConfig:
     median 8-bit value is about 0.45, as in typical photos (``tools/bench_data.py`` measures it)."""
     white_balance_range: Range = (0.8, 1.25)
     """Per-channel gains, drawn log-uniformly."""
-    power_range: Range = (0.8, 1.25)
-    """Random power ``p`` on the normalised linear image ``H ** p`` (scene contrast), log-uniform."""
-    tone_curve_fraction: float = 0.5
-    """Share of training samples using a parametric modern tone curve
-    (:func:`singlehdr_tf.crf.sample_tone_curves`) instead of a DoRF training-split curve."""
-    tone_curves: int = 1000
-    """Parametric tone curves drawn (from the dataset's seed) when a dataset is built."""
+    power_range: Range = (1.0, 1.0)
+    """Random power ``p`` on the normalised linear image ``H ** p``, log-uniform. Off by default:
+    a scene ``H ** p`` under curve ``F`` gives the same photo as ``H`` under ``F(x ** p)``, so with
+    it on the true curve of a training photo is ambiguous by construction."""
+    modern_curve_fraction: float = 0.6
+    """Share of training samples using a modern camera encoding
+    (:func:`singlehdr_tf.modern_curves.sample_modern_curves`) instead of a DoRF training-split curve."""
+    modern_curves: int = 2000
+    """Modern curves drawn (from the dataset's seed) when a dataset is built."""
+    curves_per_crop: int = 1
+    """Consecutive elements render the same crop (same geometry and exposure) through this many
+    curves, so that within a batch the content cannot predict the curve."""
     sensor_noise: bool = True
-    """Heteroscedastic sensor noise on the clipped linear image, before the curve."""
-    shot_noise_range: Range = (0.0, 0.01)
-    read_noise_range: Range = (0.0, 0.002)
-    jpeg: bool = False
-    """Re-encode the 8-bit input as JPEG."""
+    """Heteroscedastic sensor noise on the exposed linear image, before clipping and the curve
+    (where a sensor adds it): variance ``a x + b**2``, ``a``, ``b`` per image from the ranges below;
+    at most about 3 % of the signal at mid-grey (0.18)."""
+    shot_noise_range: Range = (0.0, 1.5e-4)
+    read_noise_range: Range = (0.0, 1.0e-3)
+    jpeg: bool = True
+    """Re-encode the 8-bit input as JPEG (most photos are JPEGs)."""
     jpeg_quality_range: tuple[int, int] = (70, 100)
 
     def __post_init__(self) -> None:
@@ -78,11 +85,13 @@ class DataConfig:
                     fail(field.name, "must be a pair (low, high) with low <= high")
         if self.crop_size < 8:
             fail("crop_size", "must be at least 8")
-        if self.tone_curves < 1:
-            fail("tone_curves", "must be at least 1")
+        if self.modern_curves < 1:
+            fail("modern_curves", "must be at least 1")
+        if self.curves_per_crop < 1:
+            fail("curves_per_crop", "must be at least 1")
         if self.max_side < self.crop_size:
             fail("max_side", "must be at least crop_size")
-        for name in ("perspective_fraction", "tone_curve_fraction"):
+        for name in ("perspective_fraction", "modern_curve_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 fail(name, "must be in [0, 1]")
         if not 0.0 < self.panorama_band <= 1.0:

@@ -16,17 +16,18 @@ One element, in the order of the camera (eq. (1) of the paper, ``L = Q(F(C(H)))`
        H = v * (X / percentile(Y, q)) ** p * wb
 
    ``q`` uniform in ``exposure_percentile_range`` (50-99.9), ``v`` log-uniform in
-   ``exposure_value_range`` (0.1-1.5), ``p`` log-uniform in ``power_range`` (scene contrast) and
+   ``exposure_value_range`` (0.1-1.5), ``p`` log-uniform in ``power_range`` (off by default) and
    ``wb`` per-channel gains in ``white_balance_range``. The brightness the networks see is thus
    drawn afresh for every crop, whatever the scene's own units and brightness: ``q = 99.9,
    v = 0.1`` leaves a crop dark with nothing clipped, ``q = 50, v = 1.5`` clips over half of it.
    ``H`` is the ``"hdr"`` target: radiance in units where the clipping level is 1;
 4. a response curve ``F``: a DoRF training-split curve or, with probability
-   ``tone_curve_fraction``, a parametric sRGB-like S-curve; the DoRF test split only for
-   ``curves="test"``;
+   ``modern_curve_fraction``, a modern camera encoding (:mod:`singlehdr_tf.modern_curves`); the
+   DoRF test split only for ``curves="test"``. With ``curves_per_crop = k``, elements ``k i`` to
+   ``k i + k - 1`` share the crop and exposure of step 1-3 and differ in the curve (and noise);
 5. :func:`singlehdr_tf.camera.forward` (clip, curve, quantize); with ``sensor_noise`` the input
-   is made from the clipped image plus noise (before the curve), with ``jpeg`` it is then
-   re-encoded. The targets stay noise- and JPEG-free.
+   is made from the exposed image plus noise (before clipping, as on a sensor), with ``jpeg`` it
+   is then re-encoded. The targets stay noise- and JPEG-free.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import camera, crf
+from singlehdr_tf import camera, crf, modern_curves
 from singlehdr_tf.data import geometry
 from singlehdr_tf.data.config import DataConfig
 from singlehdr_tf.data.loading import list_hdr_files, load_hdr_images
@@ -49,7 +50,7 @@ PERCENTILE_STRIDE = 2
 """The exposure percentile is taken over every 2nd pixel of every 2nd row (a quarter of the crop)."""
 
 _ENDLESS = 1 << 62
-_EPOCH_STREAM, _ELEMENT_STREAM, _CURVE_STREAM = 1, 2, 3  # tags keeping the random streams apart
+_EPOCH_STREAM, _ELEMENT_STREAM, _CURVE_STREAM, _CURVE_CHOICE_STREAM = 1, 2, 3, 4  # tags keeping the streams apart
 
 
 def _log_uniform(seed: tf.Tensor, bounds: tuple[float, float], shape=()) -> tf.Tensor:
@@ -87,8 +88,8 @@ def _curve_bank(curves: str, config: DataConfig, seed: int) -> tuple[np.ndarray,
         dorf = crf.test_curves()
         return dorf, crf.invert_curve(dorf), len(dorf)
     dorf = crf.training_curves()
-    tone = crf.sample_tone_curves(np.random.default_rng([seed, _CURVE_STREAM]), config.tone_curves)
-    bank = np.concatenate([dorf, tone])
+    modern, _, _ = modern_curves.sample_modern_curves(np.random.default_rng([seed, _CURVE_STREAM]), config.modern_curves)
+    bank = np.concatenate([dorf, modern])
     return bank, crf.invert_curve(bank), len(dorf)
 
 
@@ -99,7 +100,7 @@ def _camera(hdr: tf.Tensor, curve: tf.Tensor, inverse: tf.Tensor, seed: tf.Tenso
     ldr = stages.ldr
     noise_seed, jpeg_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if config.sensor_noise:
-        noisy = camera.add_sensor_noise(stages.clipped, noise_seed, config.shot_noise_range, config.read_noise_range)
+        noisy = camera.add_sensor_noise(hdr, noise_seed, config.shot_noise_range, config.read_noise_range)
         ldr = camera.quantize(crf.apply_curve(noisy, curve))
     if config.jpeg:
         ldr = camera.jpeg_compress(ldr, jpeg_seed, config.jpeg_quality_range)
@@ -130,7 +131,7 @@ def make_dataset(
         config: the augmentations (:class:`DataConfig`; defaults when None).
         batch_size: images per batch.
         seed: non-negative; the same seed gives the same batches.
-        curves: ``"train"`` (DoRF training split mixed with parametric tone curves) or ``"test"``
+        curves: ``"train"`` (DoRF training split mixed with modern encodings) or ``"test"``
             (the held-out DoRF curves only, for evaluation).
         repeat: endless, full batches only, when True; otherwise one epoch (one crop of each
             image, the last batch may be smaller).
@@ -156,16 +157,19 @@ def make_dataset(
     images = geometry.ImagePyramids([pyramid for _, pyramid in load_hdr_images(files, config.max_side)])
     bank, bank_inverse, dorf_count = _curve_bank(curves, config, seed)
     bank, bank_inverse = tf.constant(bank), tf.constant(bank_inverse)
-    tone_fraction = config.tone_curve_fraction if curves == "train" else 0.0
+    modern_fraction = config.modern_curve_fraction if curves == "train" else 0.0
+    per_crop = config.curves_per_crop
     key = tf.constant([seed, 0], tf.int64)
     fold = tf.random.experimental.stateless_fold_in
     size = config.crop_size
 
     def element(index: tf.Tensor) -> dict:
-        epoch_seed = fold(fold(key, _EPOCH_STREAM), index // images.count)
+        crop_index = index // per_crop
+        epoch_seed = fold(fold(key, _EPOCH_STREAM), crop_index // images.count)
         order = tf.argsort(tf.random.stateless_uniform([images.count], epoch_seed))
-        image = tf.cast(order[index % images.count], tf.int64)
-        seeds = tf.random.experimental.stateless_split(fold(fold(key, _ELEMENT_STREAM), index), 7)
+        image = tf.cast(order[crop_index % images.count], tf.int64)
+        seeds = tf.random.experimental.stateless_split(fold(fold(key, _ELEMENT_STREAM), crop_index), 4)
+        curve_seeds = tf.random.experimental.stateless_split(fold(fold(key, _CURVE_CHOICE_STREAM), index), 3)
         height, width = images.shape(image)
         panorama = images.panorama[image]
         perspective = panorama & (tf.random.stateless_uniform([], seeds[0]) < config.perspective_fraction)
@@ -178,16 +182,16 @@ def make_dataset(
         )
         grid = geometry.flip_and_rotate(seeds[2], grid, config.flip, config.rotate90)
         hdr = expose(seeds[3], images.sample(image, grid, shrink, wrap=panorama), config)
-        # Rows [0, dorf_count) of the bank are DoRF curves, the rest parametric tone curves.
-        use_tone = tf.random.stateless_uniform([], seeds[4]) < tone_fraction
-        position = tf.random.stateless_uniform([], seeds[5])
+        # Rows [0, dorf_count) of the bank are DoRF curves, the rest modern encodings.
+        use_modern = tf.random.stateless_uniform([], curve_seeds[0]) < modern_fraction
+        position = tf.random.stateless_uniform([], curve_seeds[1])
         row = tf.cast(
-            tf.where(use_tone, dorf_count + position * (bank.shape[0] - dorf_count), position * dorf_count), tf.int32
+            tf.where(use_modern, dorf_count + position * (bank.shape[0] - dorf_count), position * dorf_count), tf.int32
         )
-        return _camera(hdr, bank[row], bank_inverse[row], seeds[6], config)
+        return _camera(hdr, bank[row], bank_inverse[row], curve_seeds[2], config)
 
     start = start_batch * batch_size
-    stop = _ENDLESS if repeat else images.count
+    stop = _ENDLESS if repeat else images.count * per_crop
     dataset = tf.data.Dataset.range(start, max(start, stop))
     dataset = dataset.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=repeat)

@@ -97,15 +97,25 @@ def without_hallucination(method: Method) -> Method:
     return run
 
 
+def without_refinement(model) -> Method:
+    """The model with its Refinement-Net switched off (the hallucinated image is the HDR output)."""
+    from singlehdr_tf import models
+
+    return model_method(models.rebuild_model(model, use_refinement=False))
+
+
 def build_methods(models: Sequence[str] = (), baselines: str | Sequence[str] | None = "all") -> dict[str, Method]:
     """The methods of ``--model NAME|PATH ...`` and ``--baselines all|a,b,...``, models first,
     by report name. Each model also appears without its dequantization
-    (:func:`without_dequantization`) and cut after linearization (:func:`without_hallucination`)."""
+    (:func:`without_dequantization`), without its Refinement-Net where it has one switched on
+    (:func:`without_refinement`) and cut after linearization (:func:`without_hallucination`)."""
     methods: dict[str, Method] = {}
     for spec in models:
         name, model = load_model(spec)
         methods[name] = model_method(model)
         methods[f"{name} (no dequantization)"] = without_dequantization(model)
+        if model.use_refinement:
+            methods[f"{name} (no refinement)"] = without_refinement(model)
         methods[f"{name} (no hallucination)"] = without_hallucination(methods[name])
     for name in parse_baselines(baselines):
         methods[name] = baselines_module.BASELINES[name]

@@ -66,6 +66,11 @@ METRICS = {
         False,
         "The same over the pixels the camera clipped only: how well highlights are recovered.",
     ),
+    "chroma_error_clipped": (
+        "chroma error clipped (deg)",
+        False,
+        "Mean angle between output and reference RGB over the pixels the camera clipped: colour casts in highlights.",
+    ),
     "normalized_psnr": (
         "norm. PSNR (dB)",
         True,
@@ -89,7 +94,11 @@ METRICS = {
 }
 """Every score in the report: column title, whether higher is better, definition."""
 
-HDR_COLUMNS = ("pu21_psnr", "mu_psnr", "ssim_mu", "log_rmse", "log_rmse_clipped", "normalized_psnr", "curve_error")
+HDR_COLUMNS = ("pu21_psnr", "mu_psnr", "ssim_mu", "log_rmse", "log_rmse_clipped", "chroma_error_clipped",
+               "normalized_psnr", "curve_error")
+
+FAMILY_COLUMNS = ("pu21_psnr", "log_rmse", "curve_error")
+"""Scores broken down by curve family, for sets whose samples name one (``--crfs modern``)."""
 
 ALIGNMENT_RULE = (
     "Each HDR output is multiplied by median(Y_ref) / median(Y_out) over the pixels whose input LDR "
@@ -232,6 +241,15 @@ def evaluate(
         name: {k: v for k, v in scores.items() if not isinstance(v, dict) or v["n"] > 0}
         for name, scores in summary.items()
     }
+    families = sorted({entry["curve"].get("family") for entry in manifest["samples"]} - {None})
+    by_family = {
+        family: {
+            name: {key: summarize([per_sample[entry["id"]][name].get(key) for entry in manifest["samples"]
+                                   if entry["curve"].get("family") == family]) for key in FAMILY_COLUMNS}
+            for name in methods
+        }
+        for family in families
+    }
     models = [name for name in methods if "dequantized_psnr" in summary[name]]
     ranked = sorted(
         (name for name in methods if name in BASELINES and not getattr(methods[name], "needs_true_curve", False)),
@@ -252,6 +270,7 @@ def evaluate(
             for key, (title, higher, text) in METRICS.items()
         },
         "methods": summary,
+        "by_family": by_family,
         "ablation": {
             "dequantization_psnr": {
                 "input (no dequantization)": summarize([scores["input_psnr"] for scores in per_sample.values()]),
@@ -288,7 +307,7 @@ def _cell(stats: Mapping[str, Any] | None, digits: int) -> str:
 
 
 def _digits(key: str) -> int:
-    return {"ssim_mu": 3, "log_rmse": 2, "log_rmse_clipped": 2, "curve_error": 5}.get(key, 2)
+    return {"ssim_mu": 3, "log_rmse": 3, "log_rmse_clipped": 3, "curve_error": 5, "chroma_error_clipped": 1}.get(key, 2)
 
 
 def markdown(report: Mapping[str, Any]) -> str:
@@ -314,6 +333,13 @@ def markdown(report: Mapping[str, Any]) -> str:
     for name, scores in report["methods"].items():
         cells = [_cell(scores.get(key), _digits(key)) for key in HDR_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {scores['seconds_per_image']:.2f} |")
+    for key in FAMILY_COLUMNS if report.get("by_family") else ():
+        families = list(report["by_family"])
+        lines += ["", f"## {titles[key]} by curve family", "",
+                  "| method | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
+        for name in report["methods"]:
+            cells = [_cell(report["by_family"][family][name].get(key), _digits(key)) for family in families]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     ablation = report["ablation"]
     lines += [
         "",

@@ -7,6 +7,9 @@ height, where the projection barely stretches (the poles are excluded). For each
 fraction ``f`` the exposure is set so that a fraction ``f`` of the crop's pixels exceed 1 in some
 channel, and the crop goes through :func:`singlehdr_tf.camera.forward` with one response curve;
 curves are dealt from the chosen set in a seeded random order, so every curve is used about equally.
+With ``--crfs modern`` (the fixed evaluation bank of :mod:`singlehdr_tf.modern_curves`, disjoint
+from every training draw) each exposure is rendered once per curve family, so the report can break
+the scores down by family; those samples are named ``ID_<family>``.
 
 Layout of ``OUT_DIR`` (``ID`` is ``<image stem>_c<k>``, ``k`` the index of the clipped fraction):
 
@@ -33,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import camera, crf, io
+from singlehdr_tf import camera, crf, io, modern_curves
 from singlehdr_tf.data.geometry import is_panorama
 from singlehdr_tf.data.loading import list_hdr_files
 from singlehdr_tf.io import SingleHDRError
@@ -47,9 +50,11 @@ CLIP_FRACTIONS = (0.03, 0.08, 0.2)
 PANORAMA_BAND = 0.5
 """Crops of panoramas stay in this middle fraction of the height (latitudes within +-45 degrees)."""
 
-CURVE_SETS = ("test", "train", "modern")
-"""``test``: the 10 held-out DoRF curves; ``train``: the 191 training curves; ``modern``: seeded
-parametric sRGB-like S-curves (:func:`singlehdr_tf.crf.sample_tone_curves`)."""
+CURVE_SETS = ("test", "train", "modern", "modern_train")
+"""``test``: the 10 held-out DoRF curves; ``train``: the 191 training curves; ``modern``: the
+evaluation bank of modern camera encodings (:func:`singlehdr_tf.modern_curves.test_bank`);
+``modern_train``: modern encodings drawn as in training from the set's seed (for release choices
+on held-out training scenes, which must not see the evaluation bank)."""
 
 HALF_MAX = float(np.finfo(np.float16).max)
 """Ground-truth values are clamped to the largest half float (65504 times the clipping level; only
@@ -58,17 +63,26 @@ the sun's disc gets there) rather than overflow to infinity."""
 FOLDERS = {"ldr": ".png", "jpeg": ".jpg", "hdr": ".exr", "clipped": ".exr", "nonlinear": ".exr", "inverse_crf": ".npy"}
 
 
-def _curves(name: str, count: int, rng: np.random.Generator) -> tuple[np.ndarray, list[int | None]]:
-    """``(curves [N, 1024], DoRF row of each or None)`` of curve set ``name``."""
-    if name == "test":
-        rows = crf.dorf_split()[1]
-    elif name == "train":
-        rows = crf.dorf_split()[0]
-    elif name == "modern":
-        return crf.sample_tone_curves(rng, count), [None] * count
-    else:
+MODERN_TRAIN_SEED_OFFSET = 1000
+"""``modern_train`` curves come from ``seed + 1000``, apart from the crops' generator."""
+
+
+def _curve_groups(name: str, seed: int) -> list[tuple[str | None, np.ndarray, list[dict]]]:
+    """``[(family or None, curves [N, 1024], manifest facts of each curve)]`` of curve set ``name``:
+    one group per family for the modern sets, one group of DoRF rows otherwise."""
+    if name in ("modern", "modern_train"):
+        curves, families, params = (
+            modern_curves.test_bank() if name == "modern" else
+            modern_curves.family_bank(seed + MODERN_TRAIN_SEED_OFFSET, modern_curves.TEST_CURVES_PER_FAMILY))
+        return [
+            (family, curves[[i for i, f in enumerate(families) if f == family]],
+             [{"family": family, "params": p} for f, p in zip(families, params) if f == family])
+            for family in modern_curves.FAMILIES
+        ]
+    if name not in ("test", "train"):
         raise SingleHDRError(f"--crfs {name!r}: unknown curve set (expected one of {', '.join(CURVE_SETS)})")
-    return crf.load_dorf()[rows], [int(row) for row in rows]
+    rows = crf.dorf_split()[1 if name == "test" else 0]
+    return [(None, crf.load_dorf()[rows], [{"dorf_row": int(row)} for row in rows])]
 
 
 def _crop(rng: np.random.Generator, image: np.ndarray, crop_size: int) -> np.ndarray:
@@ -108,6 +122,22 @@ def _write_npy(path: pathlib.Path, array: np.ndarray) -> None:
         np.save(temporary, array)
 
 
+def _write_sample(out_dir: pathlib.Path, sample_id: str, hdr: np.ndarray, curve: np.ndarray, facts: dict,
+                  jpeg_quality: int) -> dict:
+    """Run the camera with ``curve`` on ``hdr``, write every file of one sample, return its manifest entry."""
+    stages = camera.forward(hdr[None], curve[None])
+    paths = {folder: f"{folder}/{sample_id}{suffix}" for folder, suffix in FOLDERS.items()}
+    ldr = np.asarray(tf.cast(tf.round(stages.ldr[0] * 255.0), tf.uint8))
+    io.write_ldr(out_dir / paths["ldr"], ldr)
+    _write_jpeg(out_dir / paths["jpeg"], ldr, jpeg_quality)
+    io.write_hdr(out_dir / paths["hdr"], hdr, half=True)
+    io.write_hdr(out_dir / paths["clipped"], np.asarray(stages.clipped[0]), half=True)
+    # Full precision: the dequantization target must resolve far below one 8-bit step.
+    io.write_hdr(out_dir / paths["nonlinear"], np.asarray(stages.nonlinear[0]))
+    _write_npy(out_dir / paths["inverse_crf"], crf.invert_curve(curve))
+    return {"id": sample_id, **facts, "files": paths}
+
+
 def write_synth_set(
     hdr_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -142,44 +172,32 @@ def write_synth_set(
 
     rng = np.random.default_rng(seed)
     count = len(files) * len(clip_fractions)
-    curves, dorf_rows = _curves(crfs, count, rng)
-    order = np.concatenate([rng.permutation(len(curves)) for _ in range(-(-count // len(curves)))])
+    groups = _curve_groups(crfs, seed)
+    orders = [np.concatenate([rng.permutation(len(curves)) for _ in range(-(-count // len(curves)))])
+              for _, curves, _ in groups]
     samples = []
     for image_index, path in enumerate(files):
         image = io.read_hdr(path)
         crop = _crop(rng, image, crop_size)
         for k, fraction in enumerate(clip_fractions):
-            curve_index = int(order[image_index * len(clip_fractions) + k])
             try:
                 exposure = exposure_for_clipped_fraction(crop, fraction)
             except SingleHDRError as error:
                 raise SingleHDRError(f"{os.fspath(path)}: {error}") from None
             # The ground truth is stored as half floats: the camera sees exactly the stored values.
             hdr = np.minimum(crop * np.float32(exposure), HALF_MAX).astype(np.float16).astype(np.float32)
-            stages = camera.forward(hdr[None], curves[curve_index][None])
-            sample_id = f"{path.stem}_c{k}"
-            paths = {folder: f"{folder}/{sample_id}{suffix}" for folder, suffix in FOLDERS.items()}
-            ldr = np.asarray(tf.cast(tf.round(stages.ldr[0] * 255.0), tf.uint8))
-            io.write_ldr(out_dir / paths["ldr"], ldr)
-            _write_jpeg(out_dir / paths["jpeg"], ldr, jpeg_quality)
-            io.write_hdr(out_dir / paths["hdr"], hdr, half=True)
-            io.write_hdr(out_dir / paths["clipped"], np.asarray(stages.clipped[0]), half=True)
-            # Full precision: the dequantization target must resolve far below one 8-bit step.
-            io.write_hdr(out_dir / paths["nonlinear"], np.asarray(stages.nonlinear[0]))
-            _write_npy(out_dir / paths["inverse_crf"], crf.invert_curve(curves[curve_index]))
-            samples.append(
-                {
-                    "id": sample_id,
+            for (family, curves, facts), order in zip(groups, orders):
+                curve_index = int(order[image_index * len(clip_fractions) + k])
+                sample_id = f"{path.stem}_c{k}" + (f"_{family}" if family else "")
+                samples.append(_write_sample(out_dir, sample_id, hdr, curves[curve_index], {
                     "source": path.name,
                     "size": list(crop.shape[:2]),
                     "panorama": bool(is_panorama(*image.shape[:2])),
                     "exposure": exposure,
                     "target_clipped_fraction": fraction,
                     "clipped_fraction": float(np.mean(np.max(hdr, axis=-1) >= 1.0)),
-                    "curve": {"set": crfs, "index": curve_index, "dorf_row": dorf_rows[curve_index]},
-                    "files": paths,
-                }
-            )
+                    "curve": {"set": crfs, "index": curve_index, **facts[curve_index]},
+                }, jpeg_quality))
     manifest = {
         "version": MANIFEST_VERSION,
         "source_dir": os.fspath(hdr_dir),

@@ -12,6 +12,10 @@ response, so both mark the same pixels and 0.88 is the value for the linear doma
 computed in (and the one the published results were trained with)."""
 
 
+CHROMA_FLOOR = 1e-6
+"""Smallest brightest-channel value divided by in the chroma (the mask is 0 there anyway)."""
+
+
 def clip_mask(linear, gamma: float = DEFAULT_GAMMA):
     """Soft over-exposure mask ``alpha = clip((max_c I - gamma) / (1 - gamma), 0, 1)``,
     ``[B, H, W, C] -> [B, H, W, 1]``.
@@ -25,15 +29,20 @@ def clip_mask(linear, gamma: float = DEFAULT_GAMMA):
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
 class PositiveResidualBlend(keras.layers.Layer):
-    """``hallucinated = linear + clip_mask(linear) * relu(residual)``: highlight detail is only
-    ever added, and only where the input is near clipping (``max_c linear >= gamma``).
+    """``hallucinated = linear + clip_mask(linear) * relu(gain) * chroma(linear)``: highlight
+    detail is only ever added, only where the input is near clipping (``max_c linear >= gamma``),
+    and only as a brightness gain on the colour that survived clipping.
 
-    ``call(linear [B, H, W, 3], residual [B, H, W, 3]) -> [B, H, W, 3]``, no weights.
+    ``chroma = linear / max_c linear`` (1 in the brightest channel), so the added light has the
+    hue of the pixel as recorded, and a pixel clipped in all channels gets neutral light: the net
+    cannot invent a colour cast in clipped regions (a per-channel residual did: pink skies).
+
+    ``call(linear [B, H, W, 3], gain [B, H, W, 1]) -> [B, H, W, 3]``, no weights.
 
     Example:
         >>> blend = PositiveResidualBlend(gamma=0.9)
-        >>> float(blend(keras.ops.full((1, 1, 1, 3), 1.0), keras.ops.full((1, 1, 1, 3), 2.0))[0, 0, 0, 0])
-        3.0
+        >>> [float(v) for v in blend(keras.ops.full((1, 1, 1, 3), 1.0), keras.ops.full((1, 1, 1, 1), 2.0))[0, 0, 0]]
+        [3.0, 3.0, 3.0]
     """
 
     def __init__(self, gamma: float = DEFAULT_GAMMA, **kwargs):
@@ -42,11 +51,13 @@ class PositiveResidualBlend(keras.layers.Layer):
             raise ValueError(f"gamma must be in [0, 1), got {gamma}")
         self.gamma = float(gamma)
 
-    def call(self, linear, residual):
+    def call(self, linear, gain):
         linear = ops.cast(linear, "float32")
-        return linear + clip_mask(linear, self.gamma) * ops.relu(residual)
+        brightest = ops.max(linear, axis=-1, keepdims=True)
+        chroma = linear / ops.maximum(brightest, CHROMA_FLOOR)
+        return linear + clip_mask(linear, self.gamma) * ops.relu(ops.cast(gain, "float32")) * chroma
 
-    def compute_output_shape(self, linear_shape, residual_shape):
+    def compute_output_shape(self, linear_shape, gain_shape):
         return tuple(linear_shape)
 
     def get_config(self):

@@ -22,8 +22,10 @@ def float16_split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
 class InverseCRF(keras.layers.Layer):
-    """``g = P(g0 + w @ H)`` from weights ``w`` ``[B, K]``, with the inverse-EMoR mean curve ``g0``
-    and first ``K`` components ``H`` (constants, not weights) and the monotonic projection ``P``
+    """``g = P(g0 + w @ H)`` from weights ``w`` ``[B, K]``, with the prior curve ``g0`` and first
+    ``K`` components ``H`` of the curve basis ``basis`` (constants, not weights;
+    :func:`singlehdr_tf.crf.load_curve_basis`: the paper's inverse-EMoR model, or ``camera``,
+    refitted on DoRF and modern encodings) and the monotonic projection ``P``
     (:func:`singlehdr_tf.crf.monotonic_projection`); then ``linear = g(image)`` by linear
     interpolation (:func:`singlehdr_tf.crf.apply_curve`).
 
@@ -52,11 +54,12 @@ class InverseCRF(keras.layers.Layer):
         ((1, 1024), (1, 4, 4, 3))
     """
 
-    def __init__(self, crf_weights: int = 11, shrinkage: float = 1.0, **kwargs):
+    def __init__(self, crf_weights: int = 11, shrinkage: float = 1.0, basis: str = "emor", **kwargs):
         super().__init__(**kwargs)
         self.crf_weights = int(crf_weights)
         self.shrinkage = float(shrinkage)
-        g0, basis = crf.load_inverse_emor(self.crf_weights)
+        self.basis = str(basis)
+        g0, basis = crf.load_curve_basis(self.basis, self.crf_weights)
         (self._g0_high, self._g0_low), (self._basis_high, self._basis_low) = float16_split(g0), float16_split(basis)
 
     def inverse_crf(self, crf_weights):
@@ -79,5 +82,5 @@ class InverseCRF(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(crf_weights=self.crf_weights, shrinkage=self.shrinkage)
+        config.update(crf_weights=self.crf_weights, shrinkage=self.shrinkage, basis=self.basis)
         return config

@@ -5,7 +5,8 @@
 :class:`RefinementNet` and returns every intermediate.
 """
 
-from singlehdr_tf.models.configs import DEFAULT_MODEL, MODEL_CONFIGS, build_model, rebuild_model
+from singlehdr_tf.models.configs import (DEFAULT_MODEL, MODEL_CONFIGS, build_model, copy_matching_weights,
+                                         rebuild_model)
 from singlehdr_tf.models.dequantization import DequantizationNet
 from singlehdr_tf.models.hallucination import HallucinationNet
 from singlehdr_tf.models.linearization import LinearizationNet
@@ -23,5 +24,6 @@ __all__ = [
     "SingleHDR",
     "UNet",
     "build_model",
+    "copy_matching_weights",
     "rebuild_model",
 ]

@@ -47,6 +47,7 @@ MODEL_CONFIGS: dict[str, dict] = {
         linearization_stages=((32, 2), (64, 2)),
         histogram_bins=(4, 8, 16),
         crf_weights=11,
+        curve_basis="camera",  # refitted on DoRF and modern encodings: see crf.CURVE_BASES
         hallucination_filters=(12, 24, 48, 96, 192),
         hallucination_convs=(1, 2, 2, 2, 3),
         gamma=0.88,
@@ -106,5 +107,32 @@ def rebuild_model(model: SingleHDR, **changes) -> SingleHDR:
     copy(np.zeros((1, 32, 32, 3), np.float32))
     if not model.built:
         model(np.zeros((1, 32, 32, 3), np.float32))
-    copy.set_weights(model.get_weights())
+    missing = copy_matching_weights(model, copy)
+    if missing:
+        from singlehdr_tf.io import SingleHDRError
+
+        raise SingleHDRError(f"rebuild_model {changes}: the model has no weights for {', '.join(missing[:3])}")
     return copy
+
+
+def relative_path(variable) -> str:
+    """A variable's path below its model (``linearization/to_weights/kernel``)."""
+    return variable.path.split("/", 1)[1]
+
+
+def copy_matching_weights(source, target, skip=()) -> list[str]:
+    """Assign every variable of ``target`` the value of the ``source`` variable of the same
+    :func:`relative_path` and shape, except those under the path prefixes ``skip``; return the
+    paths (not under ``skip``) that found no match. Variables of switched-off stages are never
+    built, so models differing in weight-free settings copy whole."""
+    trained = {relative_path(v): v for v in source.weights}
+    missing = []
+    for variable in target.weights:
+        path = relative_path(variable)
+        if any(path == part or path.startswith(part + "/") for part in skip):
+            continue
+        if path in trained and tuple(trained[path].shape) == tuple(variable.shape):
+            variable.assign(trained[path])
+        else:
+            missing.append(path)
+    return missing

@@ -9,6 +9,18 @@ from singlehdr_tf.layers import DEFAULT_GAMMA, PositiveResidualBlend, ResizeConv
 
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
+class PassFirstChannel(keras.initializers.Initializer):
+    """1x1 kernel ``[1, 1, C, F]`` passing the first input channel to every output, zero elsewhere."""
+
+    def __call__(self, shape, dtype=None):
+        first = ops.concatenate([ops.ones((1, 1, 1, shape[-1])), ops.zeros((1, 1, shape[2] - 1, shape[-1]))], axis=2)
+        return ops.cast(first, dtype or "float32")
+
+    def get_config(self):
+        return {}
+
+
+@keras.saving.register_keras_serializable(package="singlehdr_tf")
 class VGGBlock(keras.layers.Layer):
     """``convs`` 3x3 convolutions with ReLU: ``[B, H, W, C] -> [B, H, W, filters]``."""
 
@@ -53,13 +65,16 @@ class SkipDecoderBlock(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
 class HallucinationNet(keras.Model):
-    """``hallucinated = linear + clip_mask(linear) * relu(y)``: ``[B, H, W, 3] -> [B, H, W, 3]``.
+    """``hallucinated = linear + clip_mask(linear) * relu(y) * chroma(linear)``:
+    ``[B, H, W, 3] -> [B, H, W, 3]`` (:class:`PositiveResidualBlend`: a brightness gain on the
+    surviving colour, neutral where every channel clipped).
 
-    ``y`` comes from a VGG16-style encoder (blocks of ``convs[i]`` 3x3 convolutions with
+    The one-channel gain ``y`` comes from a VGG16-style encoder (blocks of ``convs[i]`` 3x3 convolutions with
     ``filters[i]`` channels, 2x2 max pooling after each, a 3x3 bottleneck convolution) and a decoder
     of nearest resize-convolutions with a fused skip from every encoder block, a 1x1 output
-    convolution and a final fusion with the input (the reference's HDR-CNN layout, without batch
-    normalisation). The encoder sees ``2 * linear - 1``: no ImageNet weights are loaded, so a
+    convolution and a final 1x1 fusion with the input (the reference's HDR-CNN layout, without batch
+    normalisation). The fusion starts as the identity on the decoder's output (zero weight on the
+    input), as the reference initialises it, so no output starts dead. The encoder sees ``2 * linear - 1``: no ImageNet weights are loaded, so a
     zero-centred unit range replaces the reference's VGG mean subtraction. Any ``H, W``: reflect
     padding to a multiple of ``2 ** len(filters)`` inside the graph, cropped back.
 
@@ -85,9 +100,11 @@ class HallucinationNet(keras.Model):
         self.decoder_blocks = [
             SkipDecoderBlock(self.filters[i], name=f"decoder{i}") for i in reversed(range(len(self.filters)))
         ]
-        self.output_conv = keras.layers.Conv2D(3, 1, activation="relu", name="output")
-        self.input_fuse = keras.layers.Conv2D(3, 1, name="input_fuse")
-        self.blend = PositiveResidualBlend(self.gamma, name="blend")
+        # The gain and the blend in float32 under any policy (see SingleHDR): they set the HDR values.
+        self.output_conv = keras.layers.Conv2D(1, 1, activation="relu", dtype="float32", name="output")
+        self.input_fuse = keras.layers.Conv2D(1, 1, kernel_initializer=PassFirstChannel(), dtype="float32",
+                                              name="input_fuse")
+        self.blend = PositiveResidualBlend(self.gamma, dtype="float32", name="blend")
 
     @property
     def multiple(self) -> int:

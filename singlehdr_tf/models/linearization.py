@@ -55,8 +55,8 @@ class LinearizationNet(keras.Model):
     (the curve is global, so a small copy suffices; ``size=None`` uses the full image, as the
     reference does) go through a ResNet stem (7x7/2 convolution, 3x3/2 max pooling) and bottleneck
     stages ``stages = [(width, blocks), ...]`` (the first at stride 1, the others 2), global average
-    pooling and a dense layer to ``crf_weights`` inverse-EMoR weights; :class:`InverseCRF` turns
-    them into the curve (pulled toward ``g0`` by ``curve_shrinkage`` < 1) and applies it to the
+    pooling and a dense layer to ``crf_weights`` weights in the curve basis ``curve_basis``
+    (:data:`singlehdr_tf.crf.CURVE_BASES`); :class:`InverseCRF` turns them into the curve (pulled toward ``g0`` by ``curve_shrinkage`` < 1) and applies it to the
     full-resolution input.
 
     Example:
@@ -67,7 +67,8 @@ class LinearizationNet(keras.Model):
     """
 
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
-                 histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0, **kwargs):
+                 histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
+                 curve_basis: str = "emor", **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -75,8 +76,10 @@ class LinearizationNet(keras.Model):
         self.histogram_bins = tuple(int(b) for b in histogram_bins)
         self.crf_weights = int(crf_weights)
         self.curve_shrinkage = float(curve_shrinkage)
-        self.edges = SobelEdges(name="edges")
-        self.histogram = SoftHistogram(self.histogram_bins, name="histogram")
+        self.curve_basis = str(curve_basis)
+        # Features, curve weights and curve in float32 under any policy (see SingleHDR).
+        self.edges = SobelEdges(dtype="float32", name="edges")
+        self.histogram = SoftHistogram(self.histogram_bins, dtype="float32", name="histogram")
         self.stem = keras.layers.Conv2D(self.stem_filters, 7, strides=2, padding="same", use_bias=False,
                                         name="stem")
         self.stem_norm = keras.layers.BatchNormalization(name="stem_norm")
@@ -92,11 +95,13 @@ class LinearizationNet(keras.Model):
         # Small initial weights: the first curves are close to the EMoR mean g0, yet gradients reach
         # the backbone from the first step.
         self.to_weights = keras.layers.Dense(
-            self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), name="to_weights")
-        self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, name="inverse_crf")
+            self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), dtype="float32",
+            name="to_weights")
+        self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, self.curve_basis, dtype="float32",
+                                      name="inverse_crf")
 
     def predict_crf_weights(self, images):
-        """The raw inverse-EMoR weights ``[B, K]`` of images ``[B, H, W, 3]`` in [0, 1], before
+        """The raw curve-basis weights ``[B, K]`` of images ``[B, H, W, 3]`` in [0, 1], before
         shrinkage and projection (what ``tools/choose_curve_shrinkage.py`` needs). Batch
         normalisation runs in the mode of the enclosing call (inference when called directly)."""
         small = images if self.size is None else area_resize(images, self.size)
@@ -116,5 +121,5 @@ class LinearizationNet(keras.Model):
         config = super().get_config()
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
-                      curve_shrinkage=self.curve_shrinkage)
+                      curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis)
         return config

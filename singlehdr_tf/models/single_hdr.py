@@ -24,7 +24,9 @@ class SingleHDR(keras.Model):
     - ``"linear"`` ``[B, H, W, 3]``: ``g(dequantized)`` (reverses ``F``), in [0, 1];
     - ``"hallucinated"`` ``[B, H, W, 3]``: the linear image with clipped highlights restored
       (reverses ``C``), >= ``linear``;
-    - ``"refined"`` ``[B, H, W, 3]``: the final HDR, linear, >= 0, 1 = the clipping level.
+    - ``"refined"`` ``[B, H, W, 3]``: the final HDR, linear, >= 0, 1 = the clipping level (the
+      hallucinated image itself with ``use_refinement=False``: a shipped model switches off a
+      stage that does not help on held-out scenes, see ``saved_models/MODEL_CARD.md``).
 
     The stages are attributes (``dequantization``, ``linearization``, ``hallucination``,
     ``refinement``) so each can be trained and called alone. Build one from a named config with
@@ -49,28 +51,37 @@ class SingleHDR(keras.Model):
         histogram_bins=(4, 8, 16),
         crf_weights: int = 11,
         curve_shrinkage: float = 1.0,
+        curve_basis: str = "emor",
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
         refinement_filters=(16, 32, 64, 128, 128),
         refinement_kernel_sizes=(7, 5, 3, 3, 3),
+        use_refinement: bool = True,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(**{"dtype": "float32", **kwargs})
+        # The networks take float32 images and return float32 stages under any dtype policy: only
+        # their inner convolution stacks follow the policy (bfloat16 under "mixed_bfloat16"); the
+        # features, curve, residual sums and outputs are float32 layers (8-bit codes and curve
+        # values need more than bfloat16's 8 significant bits).
         self.dequantization = DequantizationNet(dequantization_filters, dequantization_kernel_sizes,
-                                                dequantization_max_step, name="dequantization")
+                                                dequantization_max_step, dtype="float32", name="dequantization")
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
-                                              histogram_bins, crf_weights, curve_shrinkage,
-                                              name="linearization")
-        self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, name="hallucination")
-        self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, name="refinement")
+                                              histogram_bins, crf_weights, curve_shrinkage, curve_basis,
+                                              dtype="float32", name="linearization")
+        self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
+                                              name="hallucination")
+        self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, dtype="float32",
+                                        name="refinement")
+        self.use_refinement = bool(use_refinement)
 
     def call(self, ldr):
         dequantized = self.dequantization(ops.cast(ldr, "float32"))
         linearized = self.linearization(dequantized)
         linear = linearized["linear"]
         hallucinated = self.hallucination(linear)
-        refined = self.refinement(hallucinated, linear, dequantized)
+        refined = self.refinement(hallucinated, linear, dequantized) if self.use_refinement else hallucinated
         return {
             "dequantized": dequantized,
             "inverse_crf": linearized["inverse_crf"],
@@ -95,10 +106,12 @@ class SingleHDR(keras.Model):
             histogram_bins=linearization["histogram_bins"],
             crf_weights=linearization["crf_weights"],
             curve_shrinkage=linearization["curve_shrinkage"],
+            curve_basis=linearization["curve_basis"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],
             refinement_filters=refinement["filters"],
             refinement_kernel_sizes=refinement["kernel_sizes"],
+            use_refinement=self.use_refinement,
         )
         return config

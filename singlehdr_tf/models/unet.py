@@ -87,7 +87,8 @@ class UNet(keras.layers.Layer):
             UNetDecoderLevel(self.filters[level], name=f"decoder{level}")
             for level in reversed(range(len(self.filters) - 1))
         ]
-        self.output_conv = keras.layers.Conv2D(output_channels, 3, padding="same", name="output")
+        # float32 under any policy (see SingleHDR): the residual is added to float32 images.
+        self.output_conv = keras.layers.Conv2D(output_channels, 3, padding="same", dtype="float32", name="output")
 
     @property
     def multiple(self) -> int:

@@ -18,7 +18,8 @@ Layout of a config file (every key but ``model`` and ``stages`` has a default)::
     perceptual_weights: null      # VGG16 (include_top=False) Keras weights file; null turns L_p off
     ema_momentum: null            # e.g. 0.995: each stage ends on an exponential moving average of its weights
     init_from: null               # start from these weights (e.g. saved_models/lite); null: random
-    reinitialize: []              # networks that keep fresh weights under init_from (e.g. [refinement])
+    reinitialize: []              # networks (or network/layer) kept fresh under init_from (e.g. [refinement])
+    precision: float32            # or mixed_bfloat16: bfloat16 convolutions, float32 variables and curves
 
 Paths are relative to the working directory.
 """
@@ -46,6 +47,7 @@ STAGES = ("dequantization", "linearization", "hallucination", "refinement", "joi
 frozen) and ``joint`` (all four, end to end)."""
 
 SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,8 +150,13 @@ class TrainConfig:
     must match). Ignored when the run resumes from its own checkpoints. This is how training
     continues on a new machine from the weights committed to ``saved_models/``."""
     reinitialize: tuple[str, ...] = ()
-    """Networks (of :data:`NETWORKS`) that keep their fresh random weights instead of those of
-    ``init_from``: for a network whose design changed, so its old weights mean something else."""
+    """Networks (of :data:`NETWORKS`), or layers of them (``network/layer``, e.g.
+    ``linearization/to_weights``), that keep their fresh random weights instead of those of
+    ``init_from``: for a part whose design changed, so its old weights mean something else."""
+    precision: str = "float32"
+    """``float32`` or ``mixed_bfloat16`` (Keras' mixed policy: bfloat16 compute on CPUs with
+    AVX512-BF16, float32 variables; the curve, its application, the residual sums and the losses
+    stay float32, see :data:`singlehdr_tf.models.FLOAT32_PARTS`)."""
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -164,9 +171,11 @@ class TrainConfig:
             raise SingleHDRError("training config: seed must be >= 0")
         if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
             raise SingleHDRError(f"training config: ema_momentum must be in [0, 1), got {self.ema_momentum}")
-        unknown = [name for name in self.reinitialize if name not in NETWORKS]
+        unknown = [name for name in self.reinitialize if name.split("/")[0] not in NETWORKS]
         if unknown:
             raise SingleHDRError(f"training config: reinitialize: unknown networks {unknown}; known: {list(NETWORKS)}")
+        if self.precision not in PRECISIONS:
+            raise SingleHDRError(f"training config: precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
         if self.reinitialize and not self.init_from:
             raise SingleHDRError("training config: reinitialize needs init_from (without it every network is fresh)")
         # DataConfig validates its own keys and values.

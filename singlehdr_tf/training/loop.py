@@ -26,7 +26,7 @@ import tensorflow as tf
 from singlehdr_tf import losses
 from singlehdr_tf.data import list_hdr_files, make_dataset
 from singlehdr_tf.io import SingleHDRError
-from singlehdr_tf.models import build_model
+from singlehdr_tf.models import build_model, copy_matching_weights
 from singlehdr_tf.training import run_dir as layout
 from singlehdr_tf.training import tensorboard
 from singlehdr_tf.training.config import StageConfig, TrainConfig, load_config
@@ -169,20 +169,18 @@ class _Progress:
 
 
 def _initialise_from(model: keras.Model, source: str, keep_fresh: tuple[str, ...] = ()) -> None:
-    """Copy the weights of ``source`` (see ``TrainConfig.init_from``) into ``model``, except those
-    of the networks named in ``keep_fresh`` (``TrainConfig.reinitialize``)."""
+    """Copy the weights of ``source`` (see ``TrainConfig.init_from``) into ``model`` variable by
+    variable (:func:`singlehdr_tf.models.copy_matching_weights`), except those under the networks
+    or layers named in ``keep_fresh`` (``TrainConfig.reinitialize``). The two models may differ in
+    weight-free settings (curve basis, shrinkage, switched-off stages) and in the parts named in
+    ``keep_fresh``; any other variable without a match is an error."""
     from singlehdr_tf import api
 
-    trained = api.load_model(source)
-    ours, theirs = model.get_config(), trained.get_config()
-    differences = [key for key in ours if key not in ("name", "trainable", "dtype", "curve_shrinkage")
-                   and ours[key] != theirs.get(key)]
-    if differences:
-        raise SingleHDRError(f"init_from {source}: another model config (differs in {', '.join(differences)})")
-    fresh = {name: getattr(model, name).get_weights() for name in keep_fresh}
-    model.set_weights(trained.get_weights())
-    for name, weights in fresh.items():
-        getattr(model, name).set_weights(weights)
+    missing = copy_matching_weights(api.load_model(source), model, skip=keep_fresh)
+    if missing:
+        raise SingleHDRError(f"init_from {source}: another model (no weights of this shape for "
+                             f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); "
+                             "name changed parts in reinitialize")
 
 
 class _Run:
@@ -211,7 +209,13 @@ class _Run:
         keras.utils.set_random_seed(config.seed)
         crop = self.data_config.crop_size
         with strategy.scope():
-            self.model = build_model(config.model_config())
+            # Layers take the policy when built: set it for the model alone, not for the process.
+            policy = keras.config.dtype_policy()
+            keras.config.set_dtype_policy(config.precision)
+            try:
+                self.model = build_model(config.model_config())
+            finally:
+                keras.config.set_dtype_policy(policy)
             self.model(tf.zeros([1, crop, crop, 3]))
             if config.init_from and not has_checkpoint:
                 _initialise_from(self.model, config.init_from, config.reinitialize)

@@ -1,17 +1,20 @@
 """One optimisation step of each training stage, under any ``tf.distribute.Strategy``.
 
-What each stage feeds, trains and scores (the inputs follow the reference code):
+What each stage feeds, trains and scores (``D`` is the frozen Dequantization-Net in inference
+mode):
 
 ============== ============================= ======================= ==========================
 stage          forward                        trains                  objective (losses.py)
 ============== ============================= ======================= ==========================
 dequantization ``dequantization(L)``          Dequantization-Net      ``L_deq``
-linearization  ``linearization(F(C(H)))``     Linearization-Net       ``L_lin + 0.1 L_crf``
+linearization  ``linearization(D(L))``        Linearization-Net       ``L_lin + 0.1 L_crf``
 hallucination  ``hallucination(C(H))``        Hallucination-Net       ``L_hal + .001 L_p + .1 L_tv``
 refinement     ``model(L)``                   Refinement-Net only     the joint HDR terms
 joint          ``model(L)``                   all four                all, joint weights
 ============== ============================= ======================= ==========================
 
+The Linearization-Net sees what it sees at inference, the dequantized 8-bit (noisy, JPEG) input,
+not the reference code's clean ``F(C(H))``: the curve must be read from the photo users have.
 ``refinement`` freezes the first three networks (``trainable = False``, so their batch norms also
 run in inference mode): the reference fine-tunes everything at once, but Refinement-Net starts from
 random weights and its early gradients would otherwise disturb the three pretrained networks; the
@@ -46,7 +49,7 @@ def stage_outputs(model: keras.Model, stage: str, batch: Mapping[str, tf.Tensor]
     if stage == "dequantization":
         return {"dequantized": model.dequantization(batch["ldr"], training=training)}
     if stage == "linearization":
-        return model.linearization(batch["nonlinear"], training=training)
+        return model.linearization(model.dequantization(batch["ldr"], training=False), training=training)
     if stage == "hallucination":
         return {"hallucinated": model.hallucination(batch["clipped"], training=training)}
     return model(batch["ldr"], training=training)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from singlehdr_tf import SingleHDRError, api, camera, crf
+from singlehdr_tf import SingleHDRError, api, camera, crf, modern_curves
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -78,9 +78,9 @@ def test_reconstruct_gives_hdr_or_a_clear_error(reconstructor, tiled, height, wi
     assert np.isfinite(hdr).all() and hdr.min() >= 0.0
 
 
-CURVES = np.concatenate([crf.training_curves()[::40], crf.sample_tone_curves(np.random.default_rng(0), 3),
+CURVES = np.concatenate([crf.training_curves()[::40], modern_curves.sample_modern_curves(np.random.default_rng(0), 3)[0],
                          crf.curve_grid()[None]])
-"""Response curves to draw from: DoRF, parametric tone curves and the identity."""
+"""Response curves to draw from: DoRF, modern encodings and the identity."""
 
 
 @st.composite
