@@ -37,14 +37,17 @@ FAMILIES = ("standard", "s_curve", "filmic", "filmic_s_curve")
 ENCODINGS = ("srgb", "rec709", "gamma")
 ENCODING_PROBABILITIES = (0.35, 0.15, 0.5)
 GAMMA_RANGE = (1.8, 2.6)
-S_CURVE_SLOPE_RANGE = (2.0, 7.0)
-"""Logistic slope ``k`` of the contrast curve: about 1.1x (k = 2) to 1.9x (k = 7) the mid-tone
-contrast of the plain encoding."""
+S_CURVE_SLOPE_RANGE = (2.0, 5.0)
+"""Logistic slope ``k`` of the contrast curve: about 1.1x (k = 2) to 1.5x (k = 5) the mid-tone
+contrast of the plain encoding, the range of cameras' "standard" to "vivid" picture styles."""
 S_CURVE_PIVOT_RANGE = (0.35, 0.6)
 ROLL_OFFS = ("reinhard", "hable", "aces")
-ROLL_OFF_EXPOSURE_RANGES = {"reinhard": (0.5, 3.0), "hable": (2.0, 11.2), "aces": (1.0, 4.0)}
-"""Exposure ``e`` on the linear signal before each roll-off; larger is a stronger roll-off
-(Hable's published white point is 11.2)."""
+ROLL_OFF_EXPOSURE_RANGES = {"reinhard": (0.25, 1.2), "hable": (1.5, 4.0), "aces": (0.8, 1.6)}
+"""Exposure ``e`` on the linear signal before each roll-off; larger is a stronger roll-off. The
+ranges keep a camera's rendering of mid-grey: a sensor value 3 stops below saturation (0.125)
+lands at 8-bit codes of about 105 to 150 after sRGB (plain sRGB: 99), as cameras that keep
+highlight headroom under a soft shoulder do; stronger settings would brighten the whole image by
+stops, which no camera's default rendering does."""
 
 BASIS_SEED = 7
 """Seed of the modern draws the ``camera`` curve basis is fitted on (:func:`basis_bank`)."""

@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from singlehdr_tf import baselines, camera, crf, io, metrics
+from singlehdr_tf import baselines, camera, crf, io, metrics, modern_curves
 from singlehdr_tf.evaluation import contact_sheet, methods, report, synth
 from singlehdr_tf.io import SingleHDRError
 
@@ -95,12 +95,37 @@ def test_synth_clamps_the_ground_truth_to_the_half_float_range(tmp_path):
     assert hdr[0, 0, 0] == synth.HALF_MAX and np.all(np.isfinite(hdr))
 
 
-def test_synth_with_modern_tone_curves(hdr_dir, tmp_path):
+def test_synth_with_modern_curves_renders_each_exposure_once_per_family(hdr_dir, tmp_path):
     synth.write_synth_set(hdr_dir, tmp_path, crfs="modern", clip_fractions=(0.1,), crop_size=32)
     samples = report.load_manifest(tmp_path)["samples"]
-    curves = [np.load(tmp_path / sample["files"]["inverse_crf"]) for sample in samples]
-    assert all(sample["curve"]["dorf_row"] is None for sample in samples)
-    assert all(np.all(np.diff(curve) >= 0) for curve in curves) and not np.allclose(curves[0], curves[1])
+    images = len(list(hdr_dir.iterdir()))
+    assert len(samples) == images * len(modern_curves.FAMILIES)
+    assert [s["curve"]["family"] for s in samples[:4]] == list(modern_curves.FAMILIES)
+    assert samples[0]["id"].endswith("_c0_standard") and len({s["source"] for s in samples[:4]}) == 1
+    bank = crf.invert_curve(modern_curves.test_bank()[0])
+    for sample in samples:  # every curve is the evaluation bank's, as the manifest says
+        curve = np.load(tmp_path / sample["files"]["inverse_crf"])
+        np.testing.assert_array_equal(curve, bank[_bank_row(sample["curve"])])
+    train = tmp_path / "train"
+    synth.write_synth_set(hdr_dir, train, crfs="modern_train", clip_fractions=(0.1,), crop_size=32)
+    held_out = [np.load(train / s["files"]["inverse_crf"]) for s in report.load_manifest(train)["samples"]]
+    toned = [c for c, s in zip(held_out, report.load_manifest(train)["samples"]) if s["curve"]["family"] != "standard"]
+    assert all(np.abs(bank - curve).max(axis=1).min() > 0 for curve in toned)  # drawn apart from the bank
+
+
+def _bank_row(curve: dict) -> int:
+    return modern_curves.FAMILIES.index(curve["family"]) * modern_curves.TEST_CURVES_PER_FAMILY + curve["index"]
+
+
+def test_report_breaks_the_modern_set_down_by_family(hdr_dir, tmp_path):
+    synth.write_synth_set(hdr_dir, tmp_path / "set", crfs="modern", clip_fractions=(0.1,), crop_size=32)
+    result = report.evaluate(tmp_path / "set", methods.build_methods([], "gamma_2.2,srgb"), tmp_path / "out")
+    assert list(result["by_family"]) == sorted(modern_curves.FAMILIES)
+    standard = result["by_family"]["standard"]["srgb"]["pu21_psnr"]
+    assert standard["n"] == len(list(hdr_dir.iterdir()))
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "PU21-PSNR (dB) ↑ by curve family" in text
+    assert "| method | filmic | filmic_s_curve | s_curve | standard |" in text  # families are columns
 
 
 def test_synth_rejects_bad_settings(hdr_dir, tmp_path):
@@ -131,7 +156,8 @@ def with_model():
 
 def test_build_methods_parses_baselines_and_models(with_model):
     assert list(methods.build_methods([], "all")) == list(baselines.BASELINES)
-    assert list(with_model) == [TINY, f"{TINY} (no dequantization)", f"{TINY} (no hallucination)", "srgb", "oracle"]
+    assert list(with_model) == [TINY, f"{TINY} (no dequantization)", f"{TINY} (no refinement)",
+                                f"{TINY} (no hallucination)", "srgb", "oracle"]
     with pytest.raises(SingleHDRError, match="unknown"):
         methods.build_methods([], "srgb,nope")
     with pytest.raises(SingleHDRError, match="nothing to evaluate"):

@@ -268,3 +268,17 @@ def test_switched_off_refinement_returns_the_hallucinated_image(tiny_model, rng)
     assert not any(v.path.split("/")[1] == "refinement" for v in off.weights)  # nothing built, nothing shipped
     with pytest.raises(SingleHDRError, match="no weights"):
         rebuild_model(off, use_refinement=True)
+
+
+def test_refinement_only_brightens_clipped_pixels_without_changing_their_colour():
+    net = RefinementNet(filters=(4, 8), kernel_sizes=(3, 3), gamma=0.88)
+    hallucinated = np.array([[3.0, 3.0, 3.0], [0.2, 0.3, 0.4]], np.float32).reshape(1, 1, 2, 3)
+    linear = np.array([[1.0, 1.0, 1.0], [0.2, 0.3, 0.4]], np.float32).reshape(1, 1, 2, 3)
+    net(hallucinated, linear, linear)
+    net.unet = lambda features: keras.ops.convert_to_tensor(np.array([0.3, -0.2, 0.5], np.float32)) + 0 * features[..., :3]
+    refined = net(hallucinated, linear, linear).numpy()[0, 0]
+    clipped, unclipped = refined
+    np.testing.assert_allclose(clipped / clipped[1], 1.0, rtol=1e-5)  # one factor for all channels
+    np.testing.assert_allclose(clipped[1], (LOG_OFFSET + 3.0) * np.exp(0.2) - LOG_OFFSET, rtol=1e-5)
+    expected = (LOG_OFFSET + linear[0, 0, 1]) * np.exp([0.3, -0.2, 0.5]) - LOG_OFFSET
+    np.testing.assert_allclose(unclipped, expected, rtol=1e-5)  # elsewhere per channel, as before

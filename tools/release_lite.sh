@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Turn a finished training run into the shipped "lite" model and regenerate every published number:
-# the curve shrinkage (held-out training scenes), the SavedModel and TFLite files, the HDR-SYNTH
-# validation set, the evaluation report with all baselines, the real-photo contact sheet and the
-# TFLite parity figures; the run's config and logs go to training_logs/LOGS_NAME/ (list it in
-# SHIPPED_RUNS of tools/write_model_card.py).
+# the curve shrinkage and the stages switched on (both on held-out training scenes, never on
+# validation), the SavedModel and TFLite files, the two validation sets (modern camera encodings,
+# DoRF test curves), their evaluation reports with all baselines, the real-photo contact sheet and
+# the TFLite parity figures; the run's config and logs go to training_logs/LOGS_NAME/ (list it in
+# SHIPPED_RUNS of tools/write_model_card.py), then the model card and the README's tables.
 # Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOGS_NAME]
 set -euo pipefail
 run=${1:-runs/lite}
@@ -11,17 +12,35 @@ data=${2:-../shared/data}
 logs=training_logs/${3:-base}
 export PYTHONPATH=${PYTHONPATH:-.}
 
+# Held-out training scenes: the run's last validation.holdout_files training files (by name).
+held_out=$(python -c "import yaml; print(yaml.safe_load(open('$run/config.yaml'))['validation']['holdout_files'])")
+mkdir -p sets/held_out_scenes
+python - "$data/hdr/train" "$held_out" <<'PY'
+import os, pathlib, sys
+from singlehdr_tf.data import list_hdr_files
+target = pathlib.Path("sets/held_out_scenes")
+for path in list_hdr_files(sys.argv[1])[-int(sys.argv[2]):]:
+    link = target / path.name
+    if not link.exists():
+        os.symlink(path.resolve(), link)
+PY
+[ -d sets/held_out_dorf ] || singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
+[ -d sets/held_out_modern ] || singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
+
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out training_logs/curve_shrinkage.json
 shrinkage=$(python -c "import json; print(json.load(open('training_logs/curve_shrinkage.json'))['chosen_shrinkage'])")
-# The Dequantization-Net's step (DequantizationNet.max_step), chosen on held-out scenes with
-# tools/choose_dequantization_step.py (training_logs/dequantization_step.json).
+python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out training_logs/stage_settings.json
+step=$(python -c "import json; print(json.load(open('training_logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
+refinement=$(python -c "import json; print('on' if json.load(open('training_logs/stage_settings.json'))['use_refinement'] else 'off')")
 singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" \
-    --dequantization-max-step "$(python -c 'from singlehdr_tf.models import MODEL_CONFIGS as c; print(c["lite"]["dequantization_max_step"])')" \
-    --overwrite
+    --dequantization-max-step "$step" --refinement "$refinement" --overwrite
 mkdir -p "$logs"
 cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" "$logs/"
 [ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val
+[ -d sets/val_modern ] || singlehdr synth "$data/hdr/val" sets/val_modern --crfs modern
+singlehdr evaluate --data sets/val_modern --model lite --baselines all --out reports/val_modern
 singlehdr evaluate --data sets/val --model lite --baselines all --out reports/val
 python -m singlehdr_tf.evaluation.contact_sheet "$data/ldr" reports/real_photos.png --model lite
 python tools/tflite_parity.py lite
+python tools/model_summary.py
 python tools/write_model_card.py

@@ -113,10 +113,13 @@ def build_methods(models: Sequence[str] = (), baselines: str | Sequence[str] | N
     for spec in models:
         name, model = load_model(spec)
         methods[name] = model_method(model)
-        methods[f"{name} (no dequantization)"] = without_dequantization(model)
+        variants = {"no dequantization": without_dequantization(model)}
         if model.use_refinement:
-            methods[f"{name} (no refinement)"] = without_refinement(model)
-        methods[f"{name} (no hallucination)"] = without_hallucination(methods[name])
+            variants["no refinement"] = without_refinement(model)
+        variants["no hallucination"] = without_hallucination(methods[name])
+        for variant, method in variants.items():
+            method.ablation_of = name  # the report shows ablations in its tables, not its contact sheet
+            methods[f"{name} ({variant})"] = method
     for name in parse_baselines(baselines):
         methods[name] = baselines_module.BASELINES[name]
     if not methods:

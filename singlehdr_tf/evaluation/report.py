@@ -250,7 +250,8 @@ def evaluate(
         }
         for family in families
     }
-    models = [name for name in methods if "dequantized_psnr" in summary[name]]
+    models = [name for name in methods
+              if "dequantized_psnr" in summary[name] and not getattr(methods[name], "ablation_of", None)]
     ranked = sorted(
         (name for name in methods if name in BASELINES and not getattr(methods[name], "needs_true_curve", False)),
         key=lambda name: summary[name]["pu21_psnr"]["mean"],

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from singlehdr_tf.models.single_hdr import SingleHDR
+from singlehdr_tf.models.single_hdr import NETWORKS, SingleHDR
 
 MODEL_CONFIGS: dict[str, dict] = {
     # The reference implementation's widths: 29.04M params, 1722 GFLOP/MP
@@ -41,7 +41,7 @@ MODEL_CONFIGS: dict[str, dict] = {
     "lite": dict(
         dequantization_filters=(8, 16, 24, 32, 64, 96),
         dequantization_kernel_sizes=(3, 3, 3, 3, 3, 3),
-        dequantization_max_step=0.125 / 255,  # chosen on held-out scenes: see DequantizationNet
+        dequantization_max_step=0.125 / 255,  # a release sets its own: tools/choose_stage_settings.py
         linearization_size=256,
         linearization_stem_filters=32,
         linearization_stages=((32, 2), (64, 2)),
@@ -116,23 +116,28 @@ def rebuild_model(model: SingleHDR, **changes) -> SingleHDR:
 
 
 def relative_path(variable) -> str:
-    """A variable's path below its model (``linearization/to_weights/kernel``)."""
-    return variable.path.split("/", 1)[1]
+    """A variable's path below its model (``linearization/to_weights/kernel``), whether or not
+    Keras put the model's name in front (it does when the model builds itself, not when it
+    loads a ``.keras`` file)."""
+    first, rest = variable.path.split("/", 1)
+    return variable.path if first in NETWORKS else rest
 
 
 def copy_matching_weights(source, target, skip=()) -> list[str]:
-    """Assign every variable of ``target`` the value of the ``source`` variable of the same
+    """Assign every variable of ``target`` the value of the ``source`` weight of the same
     :func:`relative_path` and shape, except those under the path prefixes ``skip``; return the
-    paths (not under ``skip``) that found no match. Variables of switched-off stages are never
-    built, so models differing in weight-free settings copy whole."""
-    trained = {relative_path(v): v for v in source.weights}
+    paths (not under ``skip``) that found no match. ``source`` is a model or a mapping
+    ``{relative path: array}`` (e.g. a training checkpoint's tensors). Variables of switched-off
+    stages are never built, so models differing in weight-free settings copy whole."""
+    if not isinstance(source, Mapping):
+        source = {relative_path(v): v for v in source.weights}
     missing = []
     for variable in target.weights:
         path = relative_path(variable)
         if any(path == part or path.startswith(part + "/") for part in skip):
             continue
-        if path in trained and tuple(trained[path].shape) == tuple(variable.shape):
-            variable.assign(trained[path])
+        if path in source and tuple(source[path].shape) == tuple(variable.shape):
+            variable.assign(source[path])
         else:
             missing.append(path)
     return missing

@@ -18,15 +18,10 @@ class DequantizationNet(keras.Model):
     ``max_step`` (None: off, as in the paper) also keeps each value within ``max_step`` of its
     8-bit input. Under the camera model ``L = Q(F(C(H)))`` the signal ``F(C(H))`` lies within half
     a code value (0.5/255) of ``L``, so clipping to that bin is a projection onto the set the truth
-    lies in and can only bring an output closer to it. The first shipped ``lite`` model used
-    0.5/255: trained with sensor noise, its unconstrained net also smoothed clean photos, which the
-    curve then amplified in the shadows; on held-out training scenes the bin clip raised PU21-PSNR
-    from 16.2 to 18.0 dB and cut the log error from 1.44 to 1.11 stops. The current one uses
-    0.125/255, chosen by ``tools/choose_dequantization_step.py`` on held-out training scenes
-    (``training_logs/dequantization_step.json``): in the darkest codes a shift of half a code is a
-    large relative error, and with the log-domain Refinement-Net the log RMSE went from 0.932 stops
-    (0.5/255) to 0.865 (0.125/255; 0.869 without dequantization). It also limits how much JPEG
-    ringing the net can remove.
+    lies in and can only bring an output closer to it. A net trained with sensor noise and JPEG
+    also "corrects" clean values, and in the darkest codes a fraction of a code is a large relative
+    error that the inverse curve carries into the HDR output, so a release chooses the step on
+    held-out training scenes (``tools/choose_stage_settings.py``); 0 switches the stage off.
 
     Example:
         >>> net = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3))

@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+from singlehdr_tf.layers import DEFAULT_GAMMA, clip_mask
 from singlehdr_tf.models.unet import UNet
 
 LOG_OFFSET = 2.0**-10
@@ -37,6 +38,12 @@ class RefinementNet(keras.layers.Layer):
     evaluation's log floor: darker values are all "black" to it. The U-Net sees
     ``[log(e + hallucinated), log(e + linear), dequantized]``.
 
+    Where the input clipped (the soft mask of :func:`singlehdr_tf.layers.clip_mask` on ``linear``,
+    threshold ``gamma``) the residual is blended to its mean over the channels: a brightness
+    correction only, so the hue the Hallucination-Net gave the restored light is kept (a clipped
+    neutral highlight stays neutral). A per-channel correction there turned white highlights pink
+    or blue.
+
     A ``keras.layers.Layer``, not a ``keras.Model``: Keras 3 gives every Model a one-input default
     SavedModel signature, which fails for this three-input call when the whole model is exported.
 
@@ -47,20 +54,25 @@ class RefinementNet(keras.layers.Layer):
         (1, 5, 6, 3)
     """
 
-    def __init__(self, filters=(16, 32, 64, 128, 128), kernel_sizes=(7, 5, 3, 3, 3), **kwargs):
+    def __init__(self, filters=(16, 32, 64, 128, 128), kernel_sizes=(7, 5, 3, 3, 3), gamma: float = DEFAULT_GAMMA,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = tuple(int(f) for f in filters)
         self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.gamma = float(gamma)
         self.unet = UNet(self.filters, self.kernel_sizes, output_channels=3, name="unet")
 
     def call(self, hallucinated, linear, dequantized):
         log_hallucinated = to_log_hdr(ops.cast(hallucinated, "float32"))
         features = ops.concatenate(
             [log_hallucinated, to_log_hdr(ops.cast(linear, "float32")), ops.cast(dequantized, "float32")], axis=-1)
-        log_refined = ops.clip(log_hallucinated + self.unet(features), math.log(LOG_OFFSET), MAX_LOG_HDR)
+        residual = self.unet(features)
+        mask = clip_mask(linear, self.gamma)
+        residual = residual + mask * (ops.mean(residual, axis=-1, keepdims=True) - residual)
+        log_refined = ops.clip(log_hallucinated + residual, math.log(LOG_OFFSET), MAX_LOG_HDR)
         return ops.relu(ops.exp(log_refined) - LOG_OFFSET)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=list(self.filters), kernel_sizes=list(self.kernel_sizes))
+        config.update(filters=list(self.filters), kernel_sizes=list(self.kernel_sizes), gamma=self.gamma)
         return config

@@ -12,6 +12,10 @@ from singlehdr_tf.models.linearization import LinearizationNet
 from singlehdr_tf.models.refinement import RefinementNet
 
 
+NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
+"""The attribute names of the four networks, in the order they run."""
+
+
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
 class SingleHDR(keras.Model):
     """Single-image HDR by reversing the camera pipeline ``L = Q(F(C(H)))``.
@@ -72,7 +76,7 @@ class SingleHDR(keras.Model):
                                               dtype="float32", name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
                                               name="hallucination")
-        self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, dtype="float32",
+        self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, gamma, dtype="float32",
                                         name="refinement")
         self.use_refinement = bool(use_refinement)
 

@@ -1,0 +1,73 @@
+"""Inverse-curve error (mean squared, 1024 samples) of a model's Linearization-Net on synthetic
+sets, by curve family, at several curve shrinkages, next to the fixed curves: where the learned
+curves win and lose. For held-out training scenes (``sets/held_out_*``, see
+``tools/choose_stage_settings.py``); the validation sets are scored by ``singlehdr evaluate``.
+
+    python tools/curve_error_by_family.py runs/lite_modern sets/held_out_modern sets/held_out_dorf \
+        [--out training_logs/curve_error_by_family.json]
+
+A run folder is read from its latest checkpoint tensor by tensor into the current ``lite`` model,
+so runs whose other networks changed shape since can still be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+import numpy as np
+
+from singlehdr_tf import baselines, crf
+from singlehdr_tf.evaluation import report
+from singlehdr_tf.io import atomic_write
+from singlehdr_tf.layers import InverseCRF
+from singlehdr_tf.models import build_model, copy_matching_weights
+from singlehdr_tf.training.loop import _source_weights
+
+SHRINKAGES = (1.0, 0.8, 0.6, 0.4, 0.0)
+FIXED_CURVES = ("gamma_2.2", "srgb", "dorf_mean", "square")
+"""The fixed-curve baselines of :data:`singlehdr_tf.baselines.BASELINES` compared."""
+
+
+def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
+    model = build_model("lite")
+    model(np.zeros((1, 32, 32, 3), np.float32))
+    copy_matching_weights(_source_weights(model_spec), model)
+    linearization = model.linearization
+    probe = np.full((32, 32, 3), 0.5, np.float32)
+    fixed = {name: baselines.BASELINES[name](probe)[1] for name in FIXED_CURVES}
+    result = {}
+    for set_dir in set_dirs:
+        errors: dict[str, dict[str, list[float]]] = {}
+        for entry in report.load_manifest(set_dir)["samples"]:
+            sample = report.load_sample(set_dir, entry)
+            dequantized = model.dequantization(sample["ldr"][None], training=False)
+            weights = np.asarray(linearization.predict_crf_weights(dequantized))
+            row = errors.setdefault(entry["curve"].get("family", "dorf"), {})
+            for s in SHRINKAGES:
+                curve = InverseCRF(linearization.crf_weights, s, linearization.curve_basis).inverse_crf(weights)
+                row.setdefault(f"s={s}", []).append(float(np.mean((np.asarray(curve)[0] - sample["inverse_crf"]) ** 2)))
+            for name, curve in fixed.items():
+                row.setdefault(name, []).append(float(np.mean((curve - sample["inverse_crf"]) ** 2)))
+        result[str(set_dir)] = {family: {name: float(np.mean(values)) for name, values in row.items()}
+                                for family, row in errors.items()}
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="training run folder (or any model singlehdr_tf.load takes)")
+    parser.add_argument("sets", type=pathlib.Path, nargs="+")
+    parser.add_argument("--out", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    result = measure(args.model, args.sets)
+    text = json.dumps({"model": args.model, "curve_l2": result}, indent=1)
+    print(text)
+    if args.out:
+        with atomic_write(args.out) as temporary:
+            temporary.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
