@@ -170,7 +170,9 @@ def test_every_stage_overfits_a_fixed_batch(fixed_batch, stage):
     assert history[0] > 0.0
     # Joint: on two images the Dequantization-Net and the curve bend to the 10x linear term instead
     # of their own targets, so the curve terms stay near their start and the total drops ~7x.
-    factor = 5 if stage == "joint" else 10
+    # Linearization reads the 8-bit input, as at inference: its quantization leaves the linear
+    # term a floor (the loss drops ~9x in these steps).
+    factor = {"joint": 5, "linearization": 7}.get(stage, 10)
     assert np.mean(history[-5:]) < history[0] / factor, f"{stage}: loss {history[0]:.3g} -> {history[-5:]}"
 
 
