@@ -152,8 +152,9 @@ def _restore_checkpoint(model: keras.Model, checkpoint: str, named_weights: dict
     """Restore ``model`` from a training checkpoint (``tf.train.Checkpoint(weights=named_weights)``,
     see :func:`singlehdr_tf.training.run_dir.named_weights`), refusing one that does not hold every
     variable of the model."""
-    stored = [key for key in tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-              if key.startswith("weights/") and key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
+    from singlehdr_tf.training import run_dir as layout  # only loaded for training runs
+
+    stored = layout.checkpoint_weight_keys(checkpoint)
     if len(stored) != len(model.variables):
         raise SingleHDRError(f"{checkpoint}: an incomplete checkpoint, it holds {len(stored)} of the model's "
                              f"{len(model.variables)} variables")
@@ -257,9 +258,7 @@ class Reconstructor:
         """The stages after linearization for a given inverse curve (tiles share the whole image's)."""
         linear = crf.apply_curve(dequantized, inverse_crf)
         hallucinated = self.model.hallucination(linear, training=False)
-        if not self.model.use_refinement:
-            return {"linear": linear, "hdr": hallucinated}
-        return {"linear": linear, "hdr": self.model.refinement(hallucinated, linear, dequantized, training=False)}
+        return {"linear": linear, "hdr": self.model.refine(hallucinated, linear, dequantized, training=False)}
 
     def reconstruct(self, image: np.ndarray | str | os.PathLike, return_stages: bool = False) -> np.ndarray | dict:
         """Linear HDR ``[H, W, 3]`` float32 (1 = the clipping level) from one photo.

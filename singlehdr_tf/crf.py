@@ -169,21 +169,25 @@ def fit_curve_basis(inverse_curves: np.ndarray, sample_weights: np.ndarray, k: i
     return mean.astype(np.float32), (components * signs[:, None]).astype(np.float32)
 
 
-def project_to_basis(inverse_curves: np.ndarray, name: str = "emor", k: int = 11) -> np.ndarray:
-    """The closest curves ``[..., 1024]`` of the form ``prior + w @ basis`` (least squares), before
-    any monotonic projection: the best a network predicting ``k`` weights in basis ``name`` can do."""
+def fit_basis_weights(inverse_curves: np.ndarray, name: str = "emor", k: int = 11) -> np.ndarray:
+    """Least-squares weights ``[..., k]`` of inverse curves ``[..., 1024]`` in basis ``name``
+    (``curve ~ prior + w @ basis``, before any monotonic projection)."""
     prior, basis = load_curve_basis(name, k)
     residual = np.asarray(inverse_curves, np.float64) - prior
     weights, *_ = np.linalg.lstsq(basis.T.astype(np.float64), residual.reshape(-1, residual.shape[-1]).T, rcond=None)
-    return (prior + (weights.T @ basis)).reshape(residual.shape).astype(np.float32)
+    return weights.T.reshape(residual.shape[:-1] + (k,)).astype(np.float32)
+
+
+def project_to_basis(inverse_curves: np.ndarray, name: str = "emor", k: int = 11) -> np.ndarray:
+    """The closest curves ``[..., 1024]`` of the form ``prior + w @ basis``: the best a network
+    predicting ``k`` weights in basis ``name`` can do."""
+    prior, basis = load_curve_basis(name, k)
+    return (prior + fit_basis_weights(inverse_curves, name, k) @ basis).astype(np.float32)
 
 
 def fit_inverse_emor(inverse_curves: np.ndarray, k: int = 11) -> np.ndarray:
     """Least-squares inverse-EMoR weights ``[..., k]`` of inverse curves ``[..., 1024]``."""
-    g0, basis = load_inverse_emor(k)
-    residual = np.asarray(inverse_curves, dtype=np.float64) - g0
-    weights, *_ = np.linalg.lstsq(basis.T.astype(np.float64), residual.reshape(-1, residual.shape[-1]).T, rcond=None)
-    return weights.T.reshape(residual.shape[:-1] + (k,)).astype(np.float32)
+    return fit_basis_weights(inverse_curves, "emor", k)
 
 
 def gamma_curve(gamma: float = 2.2, samples: int = CURVE_SAMPLES) -> np.ndarray:

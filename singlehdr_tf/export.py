@@ -179,17 +179,11 @@ def _checkpoint_keys(model: keras.Model, version_dir: pathlib.Path) -> list[str]
     return keys
 
 
-def _variable_path(model: keras.Model, variable) -> str:
-    """``variable.path`` inside the model: without the model's own name, which a model built afresh
-    has in front and one loaded from a ``.keras`` file does not."""
-    return variable.path.removeprefix(f"{model.name}/")
-
-
 def _metadata(model: keras.Model, checkpoint_keys: list[str]) -> dict[str, Any]:
     return {
         "format": METADATA_FORMAT,
         "model_config": model.get_config(),
-        "variables": [[_variable_path(model, variable), list(variable.shape), key]
+        "variables": [[models.relative_path(variable), list(variable.shape), key]
                       for variable, key in zip(model.variables, checkpoint_keys, strict=True)],
     }
 
@@ -243,7 +237,7 @@ def load_saved_model(version_dir: str | os.PathLike) -> keras.Model:
                              f"(this version of singlehdr_tf reads {METADATA_FORMAT}; export the model again)")
     model = models.build_model(metadata["model_config"])
     _build(model)
-    expected = [[_variable_path(model, variable), list(variable.shape)] for variable in model.variables]
+    expected = [[models.relative_path(variable), list(variable.shape)] for variable in model.variables]
     if expected != [entry[:2] for entry in metadata["variables"]]:
         raise SingleHDRError(f"{where}: the stored variables do not match its model config "
                              "(written by another version of singlehdr_tf?)")

@@ -42,13 +42,18 @@ def _name(step: float, refinement: bool) -> str:
     return f"dequantization {step}/255, refinement {'on' if refinement else 'off'}"
 
 
-def measure(model, set_dirs: list[pathlib.Path], steps=CANDIDATE_STEPS) -> dict:
+VARIANTS = {_name(step, refinement): (step, refinement)
+            for step, refinement in itertools.product(CANDIDATE_STEPS, (True, False))}
+"""Every combination measured, by its name in the output: ``(step in codes, Refinement-Net on)``."""
+
+
+def measure(model, set_dirs: list[pathlib.Path]) -> dict:
     """``{set: {variant: {"pu21_psnr", "log_rmse", "log_rmse_clipped", "samples"}}}``, means over
     each set's samples, for every combination of step and Refinement-Net on/off."""
     variants = {
-        _name(step, refinement): methods_module.model_method(
+        name: methods_module.model_method(
             models.rebuild_model(model, dequantization_max_step=step / 255, use_refinement=refinement))
-        for step, refinement in itertools.product(steps, (True, False))
+        for name, (step, refinement) in VARIANTS.items()
     }
     result = {}
     for set_dir in set_dirs:
@@ -72,17 +77,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=pathlib.Path, help="write the numbers to this JSON file")
     args = parser.parse_args(argv)
     by_set = measure(methods_module.load_model(args.model)[1], args.sets)
-    names = list(next(iter(by_set.values())))
-    mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()])) for name in names}
-    chosen = min(names, key=mean_log_rmse.get)
+    mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
+                     for name in VARIANTS}
+    chosen = min(VARIANTS, key=mean_log_rmse.get)
     for set_dir, scores in by_set.items():
         print(set_dir)
-        for name in names:
+        for name in VARIANTS:
             s = scores[name]
             print(f"  {name}: PU21 {s['pu21_psnr']:.2f} dB, log RMSE {s['log_rmse']:.4f}, "
                   f"clipped {s['log_rmse_clipped']:.4f}{'  <- chosen' if name == chosen else ''}")
-    step, refinement = next((s, r) for s, r in itertools.product(CANDIDATE_STEPS, (True, False))
-                            if _name(s, r) == chosen)
+    step, refinement = VARIANTS[chosen]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result = {"model": args.model, "by_set": by_set, "mean_log_rmse": mean_log_rmse, "chosen": chosen,

@@ -23,7 +23,7 @@ from singlehdr_tf.evaluation import report
 from singlehdr_tf.io import atomic_write
 from singlehdr_tf.layers import InverseCRF
 from singlehdr_tf.models import build_model, copy_matching_weights
-from singlehdr_tf.training.loop import _source_weights
+from singlehdr_tf.training.run_dir import read_weights
 
 SHRINKAGES = (1.0, 0.8, 0.6, 0.4, 0.0)
 FIXED_CURVES = ("gamma_2.2", "srgb", "dorf_mean", "square")
@@ -33,7 +33,7 @@ FIXED_CURVES = ("gamma_2.2", "srgb", "dorf_mean", "square")
 def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
     model = build_model("lite")
     model(np.zeros((1, 32, 32, 3), np.float32))
-    copy_matching_weights(_source_weights(model_spec), model)
+    copy_matching_weights(read_weights(model_spec), model)
     linearization = model.linearization
     probe = np.full((32, 32, 3), 0.5, np.float32)
     fixed = {name: baselines.BASELINES[name](probe)[1] for name in FIXED_CURVES}

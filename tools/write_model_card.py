@@ -140,10 +140,9 @@ to `g0` and gamma 2.2).
     return text, steps, hours
 
 
-def card(name: str) -> str:
+def card(name: str, reports: dict[str, dict]) -> str:
     shrinkage = json.loads((LOGS / "curve_shrinkage.json").read_text())
     stages = json.loads((LOGS / "stage_settings.json").read_text())
-    reports = load_reports()
     sizes = json.loads((REPO / "benchmarks" / "models.json").read_text())["configs"][name]
     runs = [run_section(run, config_file) for run, config_file in SHIPPED_RUNS]
     steps, hours = sum(run[1] for run in runs), sum(run[2] for run in runs)
@@ -263,14 +262,13 @@ Real photos (no ground truth): `reports/real_photos.png`; synthetic sets:
 """
 
 
-def update_readme(name: str) -> None:
+def update_readme(name: str, reports: dict[str, dict]) -> None:
     """Replace the README's results tables with those of the two validation reports."""
     readme = REPO / "README.md"
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     text = readme.read_text()
     if start not in text or end not in text:
         raise SystemExit(f"{readme}: no {start} ... {end} block to update")
-    reports = load_reports()
     modern, dorf = reports["modern"], reports["dorf"]
     table = (f"{modern['samples']} samples of `../shared/data/hdr/val` (never trained on) through the modern "
              f"evaluation bank (sRGB, Rec.709, gammas, S-curves, filmic roll-offs; never trained on), the "
@@ -287,9 +285,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="lite", help="shipped model name")
     args = parser.parse_args(argv)
     out = REPO / "saved_models" / "MODEL_CARD.md"
+    reports = load_reports()
     with atomic_write(out) as temporary:
-        temporary.write_text(card(args.name))
-    update_readme(args.name)
+        temporary.write_text(card(args.name, reports))
+    update_readme(args.name, reports)
     print(f"wrote {out} and the README's results table")
 
 

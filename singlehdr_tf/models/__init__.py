@@ -6,7 +6,7 @@
 """
 
 from singlehdr_tf.models.configs import (DEFAULT_MODEL, MODEL_CONFIGS, build_model, copy_matching_weights,
-                                         rebuild_model)
+                                         rebuild_model, relative_path)
 from singlehdr_tf.models.dequantization import DequantizationNet
 from singlehdr_tf.models.hallucination import HallucinationNet
 from singlehdr_tf.models.linearization import LinearizationNet
@@ -26,4 +26,5 @@ __all__ = [
     "build_model",
     "copy_matching_weights",
     "rebuild_model",
+    "relative_path",
 ]

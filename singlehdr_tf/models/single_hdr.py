@@ -85,7 +85,7 @@ class SingleHDR(keras.Model):
         linearized = self.linearization(dequantized)
         linear = linearized["linear"]
         hallucinated = self.hallucination(linear)
-        refined = self.refinement(hallucinated, linear, dequantized) if self.use_refinement else hallucinated
+        refined = self.refine(hallucinated, linear, dequantized)
         return {
             "dequantized": dequantized,
             "inverse_crf": linearized["inverse_crf"],
@@ -93,6 +93,12 @@ class SingleHDR(keras.Model):
             "hallucinated": hallucinated,
             "refined": refined,
         }
+
+    def refine(self, hallucinated, linear, dequantized, training=None):
+        """The Refinement-Net's output, or ``hallucinated`` itself when it is switched off."""
+        if not self.use_refinement:
+            return hallucinated
+        return self.refinement(hallucinated, linear, dequantized, training=training)
 
     def get_config(self):
         config = super().get_config()

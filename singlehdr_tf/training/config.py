@@ -38,9 +38,8 @@ import yaml
 
 from singlehdr_tf.io import SingleHDRError
 from singlehdr_tf.losses import stage_weights
+from singlehdr_tf.models.single_hdr import NETWORKS
 
-NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
-"""The four networks of the model (attributes of :class:`singlehdr_tf.models.SingleHDR`)."""
 
 STAGES = ("dequantization", "linearization", "hallucination", "refinement", "joint")
 """Training stages: one network each, then ``refinement`` (Refinement-Net alone, the other three

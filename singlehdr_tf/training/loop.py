@@ -168,29 +168,13 @@ class _Progress:
         return record
 
 
-def _source_weights(source: str):
-    """The weights ``init_from`` names: a run folder's latest checkpoint read tensor by tensor
-    (``{relative path: array}``), so that a run can start from one whose model differs in some
-    layers (named in ``reinitialize``); otherwise the model :func:`singlehdr_tf.api.load_model`
-    loads (a shipped name, SavedModel, ``.keras`` file or a run without checkpoints)."""
-    from singlehdr_tf import api
-
-    checkpoint = tf.train.latest_checkpoint(os.fspath(pathlib.Path(source) / layout.CHECKPOINT_DIR))
-    if checkpoint is None:
-        return api.load_model(source)
-    reader = tf.train.load_checkpoint(checkpoint)
-    prefix, suffix = "weights/", "/.ATTRIBUTES/VARIABLE_VALUE"
-    return {key[len(prefix):-len(suffix)].replace(".S", "/"): reader.get_tensor(key)
-            for key in reader.get_variable_to_shape_map() if key.startswith(prefix) and key.endswith(suffix)}
-
-
 def _initialise_from(model: keras.Model, source: str, keep_fresh: tuple[str, ...] = ()) -> None:
-    """Copy the weights of ``source`` (see ``TrainConfig.init_from`` and :func:`_source_weights`)
+    """Copy the weights of ``source`` (see ``TrainConfig.init_from`` and :func:`.run_dir.read_weights`)
     into ``model`` variable by variable (:func:`singlehdr_tf.models.copy_matching_weights`), except
     those under the networks or layers named in ``keep_fresh`` (``TrainConfig.reinitialize``). The
     two models may differ in weight-free settings (curve basis, shrinkage, switched-off stages) and
     in the parts named in ``keep_fresh``; any other variable without a match is an error."""
-    missing = copy_matching_weights(_source_weights(source), model, skip=keep_fresh)
+    missing = copy_matching_weights(layout.read_weights(source), model, skip=keep_fresh)
     if missing:
         raise SingleHDRError(f"init_from {source}: another model (no weights of this shape for "
                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); "

@@ -9,9 +9,11 @@ import secrets
 from typing import Any
 
 import keras
+import tensorflow as tf
 import yaml
 
 from singlehdr_tf.io import SingleHDRError, atomic_write
+from singlehdr_tf.models import relative_path
 from singlehdr_tf.training.config import TrainConfig, changed_fields, load_config
 
 CONFIG_FILE = "config.yaml"
@@ -78,10 +80,33 @@ def named_weights(model: keras.Model) -> dict[str, keras.Variable]:
 
         tf.train.Checkpoint(weights=named_weights(model)).restore(path).expect_partial()
     """
-    weights = {variable.path.split("/", 1)[1]: variable for variable in model.weights}
+    weights = {relative_path(variable): variable for variable in model.weights}
     if len(weights) != len(model.weights):
         raise ValueError(f"{model.name}: two weights share a path; checkpoints could not tell them apart")
     return weights
+
+
+def checkpoint_weight_keys(checkpoint: str) -> dict[str, str]:
+    """``{path inside the model: checkpoint key}`` of every weight a training checkpoint holds
+    (saved as ``tf.train.Checkpoint(weights=named_weights(model))``)."""
+    prefix, suffix = "weights/", "/.ATTRIBUTES/VARIABLE_VALUE"
+    return {key[len(prefix):-len(suffix)].replace(".S", "/"): key  # the object graph escapes "/" as ".S"
+            for key in tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+            if key.startswith(prefix) and key.endswith(suffix)}
+
+
+def read_weights(source: str):
+    """The weights ``init_from`` names: a run folder's latest checkpoint read tensor by tensor
+    (``{path inside the model: array}``), so that a run can start from one whose model differs in
+    some layers (named in ``reinitialize``); otherwise the model :func:`singlehdr_tf.api.load_model`
+    loads (a shipped name, SavedModel, ``.keras`` file or a run without checkpoints)."""
+    from singlehdr_tf import api  # api reads run folders through this module
+
+    checkpoint = tf.train.latest_checkpoint(os.fspath(pathlib.Path(source) / CHECKPOINT_DIR))
+    if checkpoint is None:
+        return api.load_model(source)
+    reader = tf.train.load_checkpoint(checkpoint)
+    return {path: reader.get_tensor(key) for path, key in checkpoint_weight_keys(checkpoint).items()}
 
 
 def save_weights(layer: keras.layers.Layer, path: pathlib.Path) -> None:

@@ -30,9 +30,7 @@ import keras
 import tensorflow as tf
 
 from singlehdr_tf import losses
-
-NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
-"""Attribute names of the four sub-networks of ``SingleHDR``."""
+from singlehdr_tf.models.single_hdr import NETWORKS
 
 STAGE_NETWORKS = {
     "dequantization": ("dequantization",),
