@@ -124,7 +124,7 @@ def test_a_saved_model_with_the_weights_of_another_config_fails_naming_the_varia
     other(np.zeros((1, 32, 32, 3), np.float32))
     metadata = json.loads((copy / export.METADATA_FILE).read_text())
     metadata.update(model_config=other.get_config(),
-                    variables=[[export._variable_path(other, variable), list(variable.shape), stored[2]]
+                    variables=[[models.relative_path(variable), list(variable.shape), stored[2]]
                                for variable, stored in zip(other.variables, metadata["variables"], strict=True)])
     (copy / export.METADATA_FILE).write_text(json.dumps(metadata))
     message = re.escape(f"{copy}: variable ") + r"\S+ has shape .*, the model config needs"
