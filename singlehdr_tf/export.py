@@ -43,6 +43,7 @@ import tensorflow as tf
 
 from singlehdr_tf import models
 from singlehdr_tf.io import MAX_PIXELS, SingleHDRError, atomic_write
+from singlehdr_tf.tflite_runner import TFLiteRunner
 
 OUTPUTS = ("hdr", "inverse_crf", "dequantized", "linear")
 """Output names of every signature."""
@@ -271,26 +272,16 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32")
 
 
 def run_tflite(path: str | os.PathLike, image: np.ndarray) -> dict[str, np.ndarray]:
-    """Run a TFLite file's ``serving_default`` with LiteRT on ``image`` float32 ``[1, H, W, 3]`` in
-    [0, 1], any ``H, W``: returns the outputs ``{name: array}``.
+    """Run a TFLite file's ``serving_default`` once on ``image`` float32 ``[1, H, W, 3]`` in [0, 1]:
+    returns the outputs ``{name: array}``. For more than one photo keep a
+    :class:`singlehdr_tf.tflite_runner.TFLiteRunner`: each call here builds a new interpreter.
 
     Example:
         >>> outputs = run_tflite("saved_models/lite.tflite", image[None])  # doctest: +SKIP
         >>> outputs["hdr"].shape, outputs["inverse_crf"].shape  # doctest: +SKIP
         ((1, H, W, 3), (1, 1024))
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=os.fspath(path))
-    runner = interpreter.get_signature_runner("serving_default")
-    index = runner.get_input_details()["image"]["index"]
-    outputs = {name: details["index"] for name, details in runner.get_output_details().items()}
-    del runner  # it holds the interpreter's buffers, which resizing must be free to reallocate
-    interpreter.resize_tensor_input(index, image.shape, strict=True)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, np.ascontiguousarray(image, np.float32))
-    interpreter.invoke()
-    return {name: interpreter.get_tensor(output) for name, output in outputs.items()}
+    return TFLiteRunner(path)(image)
 
 
 def _replace_dir(source: pathlib.Path, target: pathlib.Path) -> None:

@@ -53,9 +53,11 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
-CURVE_LOG_FLOOR = 2.0**-10
-"""Curve values below this are raised to it before the log of ``inverse_crf_log`` (the evaluation's
-floor of the log error, :data:`singlehdr_tf.metrics.LOG_FLOOR`)."""
+from singlehdr_tf.metrics import LOG_FLOOR
+
+CURVE_LOG_FLOOR = LOG_FLOOR
+"""Curve values below this are raised to it before the log of ``inverse_crf_log``: the evaluation's
+floor of the log error."""
 
 HDR_LOG_EPSILON = CURVE_LOG_FLOOR
 """``eps`` of the log-L2 HDR loss ``log(H + eps)``: the evaluation's log floor, so the loss scores

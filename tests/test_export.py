@@ -10,6 +10,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from singlehdr_tf import SingleHDRError, export, models
+from singlehdr_tf.tflite_runner import TFLiteRunner
 
 SIZES = [(32, 32), (45, 67), (80, 56)]
 TOLERANCE = {"float32": 1e-4, "float16": 1e-2}
@@ -169,3 +170,27 @@ def test_existing_exports_are_only_replaced_when_asked(tiny_model, tmp_path, mon
     for name, version in (("", 1), ("a/b", 1), ("m", 0)):
         with pytest.raises(SingleHDRError):
             export.export_all(tiny_model, tmp_path, name, version)
+
+
+def test_one_tflite_runner_serves_photos_of_several_sizes_like_a_fresh_interpreter(exported, inputs):
+    path = exported[0] / "tiny.tflite"
+    runner = TFLiteRunner(path, num_threads=1)
+    for image in [*inputs, inputs[0]]:  # back to the first size: re-allocated again
+        kept = runner(image)
+        fresh = export.run_tflite(path, image)
+        assert set(kept) == set(runner.output_names) == set(export.OUTPUTS)
+        for name in kept:
+            np.testing.assert_allclose(kept[name], fresh[name], rtol=1e-5, atol=1e-6)
+    assert runner.delegate_partitions() >= 1
+
+
+def test_tflite_runner_names_the_file_and_the_problem(exported, tmp_path):
+    with pytest.raises(SingleHDRError, match="no such TFLite file"):
+        TFLiteRunner(tmp_path / "missing.tflite")
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a flatbuffer")
+    with pytest.raises(SingleHDRError, match=r"broken\.tflite: not a TFLite model"):
+        TFLiteRunner(broken)
+    runner = TFLiteRunner(exported[0] / "tiny.tflite")
+    with pytest.raises(SingleHDRError, match=r"\[1, H, W, 3\]"):
+        runner(np.zeros((32, 32, 3), np.float32))

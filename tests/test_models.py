@@ -222,6 +222,16 @@ def test_dequantization_max_step_keeps_values_in_their_quantization_bin(rng):
     assert DequantizationNet.from_config(binned.get_config()).max_step == binned.max_step
 
 
+def test_dequantization_switched_off_passes_the_input_and_keeps_its_weights(rng):
+    ldr = rng.random((1, 24, 20, 3)).astype(np.float32)
+    on = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3))
+    on(ldr)
+    off = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3), max_step=0.0)
+    np.testing.assert_array_equal(off(ldr).numpy(), ldr)
+    assert [w.shape for w in off.weights] == [w.shape for w in on.weights]
+    off.set_weights(on.get_weights())  # one checkpoint loads at any max_step
+
+
 @pytest.mark.parametrize("residual", [0.0, math.log(2.0), -100.0, 100.0])
 def test_refinement_corrects_relative_to_the_log_offset(residual):
     """``refined = (e + hallucinated) * exp(residual) - e``, clipped to [0, 65504]: the U-Net's

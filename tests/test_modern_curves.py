@@ -60,9 +60,9 @@ def test_the_test_bank_is_fixed_and_apart_from_training_draws():
 
 
 def test_shipped_camera_basis_is_the_one_the_tool_fits():
-    mean, components = crf.fit_curve_basis(*modern_curves.basis_bank(), 16)
-    shipped_mean, shipped_basis = crf.load_curve_basis("camera", 16)
-    np.testing.assert_allclose(shipped_mean, mean, atol=1e-5)
+    prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), 16)
+    shipped_prior, shipped_basis = crf.load_curve_basis("camera", 16)
+    np.testing.assert_allclose(shipped_prior, prior, atol=1e-5)
     np.testing.assert_allclose(shipped_basis, components, atol=1e-4)
 
 
@@ -76,3 +76,15 @@ def test_camera_basis_represents_both_kinds_of_camera():
     assert prior[0] == pytest.approx(0.0, abs=1e-6) and prior[-1] == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="basis"):
         crf.load_curve_basis("dorf", 11)
+
+
+def test_camera_prior_is_the_log_domain_mean_of_its_bank():
+    # Monotone, and closer than the arithmetic mean to the bank in the log error at the dark codes.
+    bank, weights = modern_curves.basis_bank()
+    prior, _ = crf.load_curve_basis("camera", 11)
+    assert np.all(np.diff(prior) >= 0)
+    dark = slice(1, 100)
+    log_error = lambda curve: np.average(  # noqa: E731
+        (np.log2(np.maximum(bank[:, dark], 2.0**-10)) - np.log2(np.maximum(curve[dark], 2.0**-10))) ** 2,
+        axis=0, weights=weights)
+    assert np.all(log_error(prior) <= log_error(np.average(bank, axis=0, weights=weights)) + 1e-6)

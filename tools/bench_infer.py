@@ -6,12 +6,20 @@ and image size, with the model's FLOPs and the share of this machine's measured 
 
 Backends (``--backends``):
 
+* ``reference``: a plain stack of seven 3x3 convolutions of about ``lite``'s FLOPs
+  (:data:`REFERENCE_FILTERS`), whole image: every other case's ``ratio_to_reference`` is its
+  median over this one's at the same size, measured in the same run (these machines differ 2x
+  from day to day; the ratios do not);
 * ``keras``: :func:`singlehdr_tf.load` and :meth:`~singlehdr_tf.api.Reconstructor.reconstruct` on a
   uint8 photo, default options (whole image up to 2 MP, 1024-pixel tiles beyond, so memory stays
   bounded at any size);
 * ``saved_model``: ``tf.saved_model.load`` and its ``serving_default`` on the whole image;
-* ``tflite_float32``, ``tflite_float16``: LiteRT on the whole image, ``--threads`` threads (a new
-  interpreter, resized and allocated, per photo, as :func:`singlehdr_tf.export.run_tflite` does).
+* ``tflite_float32``, ``tflite_float16``: LiteRT on the whole image, ``--threads`` threads, one
+  :class:`singlehdr_tf.tflite_runner.TFLiteRunner` kept across photos: its first call (the
+  interpreter allocated, XNNPACK packing the weights), the steady state, and the first call at a
+  new photo size (``new_size_s``, 32 pixels smaller each way: tensors re-allocated) are timed
+  apart; ``xnnpack_partitions`` counts the graph pieces XNNPACK runs (LiteRT's own kernels run the
+  ops between them).
 
 The whole-image backends are skipped above ``--whole-image-max-mp`` megapixels (their activations
 grow with the image; the table says so). Each backend and size runs in a fresh subprocess: one
@@ -50,8 +58,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tools")]  # run from a checkout without installing; model_summary
 
-BACKENDS = ("keras", "saved_model", "tflite_float32", "tflite_float16")
-WHOLE_IMAGE_BACKENDS = ("saved_model", "tflite_float32", "tflite_float16")
+BACKENDS = ("reference", "keras", "saved_model", "tflite_float32", "tflite_float16")
+REFERENCE_FILTERS = 32
+"""Width of the reference network: seven 3x3 convolutions, 3 -> 32 -> ... -> 32 -> 3 channels,
+about 96 GFLOP per megapixel, near the ``lite`` model's 93."""
+WHOLE_IMAGE_BACKENDS = ("reference", "saved_model", "tflite_float32", "tflite_float16")
 DEFAULT_SIZES = (0.25, 1.0, 4.0, 12.0)
 MEMORY_TARGET = {"megapixels": 24.0, "peak_rss_gb": 6.0, "backend": "keras"}
 """The deployment issue's target: a 24 MP photo under 6 GB peak RSS (with ``lite``)."""
@@ -117,6 +128,22 @@ def _tensorflow_device() -> tuple[str, bool]:
     return "CPU", False
 
 
+def _reference_runner(artifacts: dict):
+    """A plain stack of 3x3 convolutions of about the model's FLOPs, run by the same TensorFlow:
+    the speed a convolution network of that size reaches on this machine today."""
+    import keras
+    import tensorflow as tf
+
+    layers = [keras.layers.Conv2D(REFERENCE_FILTERS, 3, padding="same", activation="relu") for _ in range(6)]
+    network = keras.Sequential([*layers, keras.layers.Conv2D(3, 3, padding="same")])
+    run_network = tf.function(lambda image: network(image, training=False))
+
+    def run(photo: np.ndarray) -> np.ndarray:
+        return run_network(tf.constant(photo[None].astype(np.float32) / 255.0)).numpy()[0]
+
+    return run
+
+
 def _keras_runner(artifacts: dict):
     from singlehdr_tf import api
 
@@ -136,38 +163,34 @@ def _saved_model_runner(artifacts: dict):
 
 
 def _tflite_runner(path: str, threads: int):
-    # Not export.run_tflite: that module imports TensorFlow (about 0.5 GB of RSS a LiteRT
-    # deployment does not carry) and LiteRT's default is one thread.
-    from ai_edge_litert.interpreter import Interpreter
+    # LiteRT alone, as a deployment runs it (singlehdr_tf.tflite_runner never imports TensorFlow):
+    # one interpreter kept across photos.
+    from singlehdr_tf.tflite_runner import TFLiteRunner
+
+    runner = TFLiteRunner(path, num_threads=threads)
 
     def run(photo: np.ndarray) -> np.ndarray:
-        interpreter = Interpreter(model_path=path, num_threads=threads)
-        runner = interpreter.get_signature_runner("serving_default")
-        index = runner.get_input_details()["image"]["index"]
-        output = runner.get_output_details()["hdr"]["index"]
-        del runner  # it holds the interpreter's buffers, which resizing must be free to reallocate
-        interpreter.resize_tensor_input(index, (1, *photo.shape), strict=True)
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(index, photo[None].astype(np.float32) / 255.0)
-        interpreter.invoke()
-        return interpreter.get_tensor(output)[0]
+        return runner(photo[None].astype(np.float32) / 255.0)["hdr"][0]
 
+    run.runner = runner
     return run
 
 
 def run_case(backend: str, artifacts: dict, height: int, width: int, repeats: int, threads: int) -> dict:
-    """Time ``backend`` on a ``height`` x ``width`` photo: one first call, then ``repeats`` timed
-    calls. Returns latencies (s), peak RSS (MB) before the first call and at the end, the device."""
+    """Time ``backend`` on a ``height`` x ``width`` photo: the first call (from loading), then
+    ``repeats`` timed calls. Returns latencies (s), peak RSS (MB) after loading and at the end, the
+    device; for TFLite also the XNNPACK partitions and the first call at a new size."""
     photo = synthetic_photo(height, width)
     gpu = False
+    start = time.perf_counter()
     if backend.startswith("tflite_"):
         run = _tflite_runner(artifacts[backend], threads)
         device = f"CPU (LiteRT, {threads} threads)"
     else:
-        run = {"keras": _keras_runner, "saved_model": _saved_model_runner}[backend](artifacts)
+        run = {"reference": _reference_runner, "keras": _keras_runner,
+               "saved_model": _saved_model_runner}[backend](artifacts)
         device, gpu = _tensorflow_device()
     loaded_rss = peak_rss_mb()
-    start = time.perf_counter()
     hdr = run(photo)
     first = time.perf_counter() - start
     if hdr.shape != photo.shape or not np.isfinite(hdr).all():
@@ -182,6 +205,12 @@ def run_case(backend: str, artifacts: dict, height: int, width: int, repeats: in
               "latencies_s": [round(value, 4) for value in latencies],
               "median_s": round(statistics.median(latencies), 4),
               "loaded_rss_mb": round(loaded_rss), "peak_rss_mb": round(peak_rss_mb())}
+    if backend.startswith("tflite_"):
+        result["xnnpack_partitions"] = run.runner.delegate_partitions()
+        smaller = synthetic_photo(max(32, height - 32), max(32, width - 32))
+        start = time.perf_counter()
+        run(smaller)
+        result["new_size_s"] = round(time.perf_counter() - start, 4)
     if gpu:
         import tensorflow as tf
 
@@ -249,6 +278,16 @@ def project_skipped_memory(cases: list[dict]) -> None:
             per_megapixel = (largest["peak_rss_mb"] - largest["loaded_rss_mb"]) / largest["megapixels"]
             projected = largest["loaded_rss_mb"] + per_megapixel * case["megapixels"]
             case["projected_peak_rss_gb"] = round(projected / 1024, 1)
+
+
+def add_reference_ratios(cases: list[dict]) -> None:
+    """Give each measured case ``ratio_to_reference``: its median latency over the reference
+    network's at the same size, when that was measured."""
+    reference = {case["megapixels"]: case["median_s"] for case in cases
+                 if case["backend"] == "reference" and "median_s" in case}
+    for case in cases:
+        if "median_s" in case and case["megapixels"] in reference:
+            case["ratio_to_reference"] = round(case["median_s"] / reference[case["megapixels"]], 3)
 
 
 def resolve_model(name_or_path: str):
@@ -336,8 +375,9 @@ def markdown(report: dict) -> str:
         f"Measured float32 matmul peak: {peak_text}. Median of {report['repeats']} timed call(s) after one "
         "untimed first call; each case in a fresh process.",
         "",
-        "| backend | MP | size | device | median (s) | first call (s) | peak RSS (GB) | GFLOP | GFLOP/s | % of peak |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| backend | MP | size | device | median (s) | x reference | first call (s) | new size (s) | XNNPACK partitions "
+        "| peak RSS (GB) | GFLOP | GFLOP/s | % of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = {}
     for case in report["cases"]:
@@ -348,10 +388,13 @@ def markdown(report: dict) -> str:
             label = "skipped" if "skipped" in case else "failed"
             projected = case.get("projected_peak_rss_gb")
             memory = f"~{projected:g} projected" if projected is not None else ""
-            lines.append(f"{head} {label} {mark} | | | {memory} | {_cell(case['gflop'], 1)} | | |")
+            lines.append(f"{head} {label} {mark} | | | | | | {memory} | {_cell(case['gflop'], 1)} | | |")
             continue
         device = case["device"] + (f", GPU peak {case['gpu_peak_mb'] / 1024:.2f} GB" if "gpu_peak_mb" in case else "")
-        lines.append(f"{head} {device} | {_cell(case['median_s'])} | {_cell(case['first_call_s'])} | "
+        partitions = case.get("xnnpack_partitions")
+        lines.append(f"{head} {device} | {_cell(case['median_s'])} | {_cell(case.get('ratio_to_reference'))} | "
+                     f"{_cell(case['first_call_s'])} | {_cell(case.get('new_size_s'))} | "
+                     f"{'' if partitions is None else partitions} | "
                      f"{_cell(case['peak_rss_mb'] / 1024)} | {_cell(case['gflop'], 1)} | "
                      f"{_cell(case['gflop_per_s'], 1)} | {_cell(case['percent_of_peak'], 1)} |")
     lines.append("")
@@ -431,6 +474,7 @@ def main() -> None:
                 case["percent_of_peak"] = round(100 * case["gflop_per_s"] / peak, 2) if peak else None
             print(json.dumps(case), flush=True)
     project_skipped_memory(cases)
+    add_reference_ratios(cases)
     report["cases"] = cases
     target = next((case for case in cases if case["backend"] == MEMORY_TARGET["backend"]
                    and case["megapixels"] >= MEMORY_TARGET["megapixels"] and "peak_rss_mb" in case), None)

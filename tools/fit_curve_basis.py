@@ -38,11 +38,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=11, help="components the report scores (default 11)")
     parser.add_argument("--report", default="benchmarks/curve_basis.json")
     args = parser.parse_args()
-    mean, components = crf.fit_curve_basis(*modern_curves.basis_bank(), args.components)
+    prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), args.components)
     target = crf.RESOURCE_DIR / crf.CAMERA_BASIS_FILE
     with io.atomic_write(target) as temporary:
         with open(temporary, "wb") as handle:
-            np.savez(handle, mean=mean, components=components)
+            np.savez(handle, prior=prior, components=components)
     crf.load_curve_basis.cache_clear()
     test_modern = crf.invert_curve(modern_curves.test_bank()[0])
     report = {

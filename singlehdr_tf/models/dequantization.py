@@ -21,7 +21,8 @@ class DequantizationNet(keras.Model):
     lies in and can only bring an output closer to it. A net trained with sensor noise and JPEG
     also "corrects" clean values, and in the darkest codes a fraction of a code is a large relative
     error that the inverse curve carries into the HDR output, so a release chooses the step on
-    held-out training scenes (``tools/choose_stage_settings.py``); 0 switches the stage off.
+    held-out training scenes (``tools/choose_stage_settings.py``); 0 switches the stage off, and then
+    the U-Net is not computed at all (its weights are still built and saved).
 
     Example:
         >>> net = DequantizationNet(filters=(4, 8), kernel_sizes=(3, 3))
@@ -37,8 +38,16 @@ class DequantizationNet(keras.Model):
         self.max_step = None if max_step is None else float(max_step)
         self.unet = UNet(self.filters, self.kernel_sizes, output_channels=3, name="unet")
 
+    def build(self, input_shape):
+        # The U-Net's weights exist whether or not it runs, so one checkpoint loads at any max_step.
+        if not self.unet.built:
+            self.unet(keras.KerasTensor(tuple(input_shape), dtype="float32"))
+        super().build(input_shape)
+
     def call(self, ldr):
         ldr = ops.cast(ldr, "float32")
+        if self.max_step == 0.0:  # switched off: the clip below would return ldr; skip the U-Net
+            return ldr
         dequantized = ops.clip(ldr + ops.tanh(self.unet(ldr)), 0.0, 1.0)
         if self.max_step is None:
             return dequantized
