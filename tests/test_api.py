@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import singlehdr_tf
 from singlehdr_tf import SingleHDRError, api, crf, export, io, models
+from singlehdr_tf.models import precision
 from singlehdr_tf.training.run_dir import named_weights
 
 
@@ -204,6 +205,26 @@ def test_shipped_names_load_and_unknown_names_list_them(tiny_model, whole, saved
         api.load("no_such_model")
     with pytest.raises(SingleHDRError, match="no shipped model 'lite'.*shipped models: mini"):
         api.load("lite")
+
+
+def test_bfloat16_precision_runs_the_convolutions_in_bfloat16_and_keeps_outputs_float32(
+        tiny_model, whole, saved_model_dir, rng, monkeypatch):
+    bf16 = api.load(saved_model_dir, precision="bfloat16", max_pixels=1 << 22)
+    policies = {layer.dtype_policy.name for layer in bf16.model._flatten_layers()
+                if isinstance(layer, keras.layers.Conv2D)}
+    assert "mixed_bfloat16" in policies
+    assert keras.config.dtype_policy().name == "float32"  # the process keeps its policy
+    assert_same_weights(bf16.model, tiny_model)
+    image = photo(rng, 48, 64)
+    hdr, reference = bf16.reconstruct(image), whole.reconstruct(image)
+    assert hdr.dtype == np.float32
+    assert 0 < max_relative_difference(hdr, reference) < 0.1  # bfloat16 rounding, not another model
+    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: False)
+    assert precision.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: True)
+    assert precision.resolve_precision("auto") == "bfloat16"
+    with pytest.raises(SingleHDRError, match="precision 'half'"):
+        api.load(saved_model_dir, precision="half")
 
 
 def test_load_paths_of_saved_models_keras_files_and_training_runs(tiny_model, saved_model_dir, tmp_path):

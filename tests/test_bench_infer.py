@@ -47,7 +47,7 @@ def test_plan_skips_whole_image_backends_above_the_limit(bench):
     cases = bench.plan([1, 12, 24], list(bench.BACKENDS), whole_image_max_mp=4)
     assert [(case["backend"], case["megapixels"]) for case in cases][:len(bench.BACKENDS)] == [(b, 1) for b in bench.BACKENDS]
     run = [(case["backend"], case["megapixels"]) for case in cases if "skipped" not in case]
-    assert run == [(b, 1) for b in bench.BACKENDS] + [("keras", 12), ("keras", 24)]
+    assert run == [(b, 1) for b in bench.BACKENDS] + [(b, m) for m in (12, 24) for b in ("keras", "keras_bfloat16")]
     assert all("4 MP" in case["skipped"] for case in cases if "skipped" in case)
 
 
@@ -73,7 +73,7 @@ def test_artifacts_are_the_saved_model_and_the_asked_tflite_files(artifacts):
     assert pathlib.Path(artifacts["tflite_float32"]).stat().st_size > 0
 
 
-@pytest.mark.parametrize("backend", ["reference", "keras", "saved_model"])
+@pytest.mark.parametrize("backend", ["reference", "keras", "keras_bfloat16", "saved_model"])
 def test_run_case_in_process(bench, artifacts, backend):
     result = bench.run_case(backend, artifacts, 48, 64, repeats=2, threads=1)
     assert len(result["latencies_s"]) == 2 and result["median_s"] > 0 and result["first_call_s"] > 0

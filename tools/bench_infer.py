@@ -12,7 +12,7 @@ Backends (``--backends``):
   from day to day; the ratios do not);
 * ``keras``: :func:`singlehdr_tf.load` and :meth:`~singlehdr_tf.api.Reconstructor.reconstruct` on a
   uint8 photo, default options (whole image up to 2 MP, 1024-pixel tiles beyond, so memory stays
-  bounded at any size);
+  bounded at any size); ``keras_bfloat16`` the same with ``precision="bfloat16"``;
 * ``saved_model``: ``tf.saved_model.load`` and its ``serving_default`` on the whole image;
 * ``tflite_float32``, ``tflite_float16``: LiteRT on the whole image, ``--threads`` threads, one
   :class:`singlehdr_tf.tflite_runner.TFLiteRunner` kept across photos: its first call (the
@@ -58,7 +58,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tools")]  # run from a checkout without installing; model_summary
 
-BACKENDS = ("reference", "keras", "saved_model", "tflite_float32", "tflite_float16")
+BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_float32", "tflite_float16")
 REFERENCE_FILTERS = 32
 """Width of the reference network: seven 3x3 convolutions, 3 -> 32 -> ... -> 32 -> 3 channels,
 about 96 GFLOP per megapixel, near the ``lite`` model's 93."""
@@ -144,10 +144,10 @@ def _reference_runner(artifacts: dict):
     return run
 
 
-def _keras_runner(artifacts: dict):
+def _keras_runner(artifacts: dict, precision: str = "float32"):
     from singlehdr_tf import api
 
-    return api.load(artifacts["saved_model"]).reconstruct
+    return api.load(artifacts["saved_model"], precision=precision).reconstruct
 
 
 def _saved_model_runner(artifacts: dict):
@@ -188,6 +188,7 @@ def run_case(backend: str, artifacts: dict, height: int, width: int, repeats: in
         device = f"CPU (LiteRT, {threads} threads)"
     else:
         run = {"reference": _reference_runner, "keras": _keras_runner,
+               "keras_bfloat16": lambda artifacts: _keras_runner(artifacts, "bfloat16"),
                "saved_model": _saved_model_runner}[backend](artifacts)
         device, gpu = _tensorflow_device()
     loaded_rss = peak_rss_mb()

@@ -38,6 +38,7 @@ import yaml
 
 from singlehdr_tf.io import SingleHDRError
 from singlehdr_tf.losses import stage_weights
+from singlehdr_tf.models.precision import POLICIES
 from singlehdr_tf.models.single_hdr import NETWORKS
 
 
@@ -46,7 +47,8 @@ STAGES = ("dequantization", "linearization", "hallucination", "refinement", "joi
 frozen) and ``joint`` (all four, end to end)."""
 
 SCHEDULES = ("constant", "cosine")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = tuple(POLICIES.values())
+"""Keras dtype policies a run may train under (see :mod:`singlehdr_tf.models.precision`)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from singlehdr_tf import losses
 from singlehdr_tf.data import list_hdr_files, make_dataset
 from singlehdr_tf.io import SingleHDRError
 from singlehdr_tf.models import build_model, copy_matching_weights
+from singlehdr_tf.models.precision import dtype_policy
 from singlehdr_tf.training import run_dir as layout
 from singlehdr_tf.training import tensorboard
 from singlehdr_tf.training.config import StageConfig, TrainConfig, load_config
@@ -207,13 +208,8 @@ class _Run:
         keras.utils.set_random_seed(config.seed)
         crop = self.data_config.crop_size
         with strategy.scope():
-            # Layers take the policy when built: set it for the model alone, not for the process.
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy(config.precision)
-            try:
+            with dtype_policy(config.precision):
                 self.model = build_model(config.model_config())
-            finally:
-                keras.config.set_dtype_policy(policy)
             self.model(tf.zeros([1, crop, crop, 3]))
             if config.init_from and not has_checkpoint:
                 _initialise_from(self.model, config.init_from, config.reinitialize)
