@@ -132,12 +132,15 @@ def load_inverse_emor(k: int = 11) -> tuple[np.ndarray, np.ndarray]:
     return g0, basis
 
 
-CURVE_BASES = ("emor", "camera")
-"""Bases an inverse curve is predicted in: ``emor``, the paper's inverse-EMoR model fitted on DoRF;
-``camera``, a mean and principal components refitted on DoRF training curves *and* modern camera
-encodings (``resources/crf/camera_basis.npz``, written by ``tools/fit_curve_basis.py``)."""
+FITTED_BASES = {"camera": ("camera_basis.npz", "mean"), "camera_log": ("camera_log_basis.npz", "log_mean")}
+"""The refitted bases: name -> (resource file, prior of :func:`fit_curve_basis`). Both are fitted
+on DoRF training curves *and* modern camera encodings by ``tools/fit_curve_basis.py``; ``camera``
+around their arithmetic mean, ``camera_log`` around their log-domain mean. A model names its
+basis in its config, so a shipped model keeps the basis it was trained in."""
 
-CAMERA_BASIS_FILE = "camera_basis.npz"
+CURVE_BASES = ("emor", *FITTED_BASES)
+"""Bases an inverse curve is predicted in: ``emor``, the paper's inverse-EMoR model fitted on DoRF,
+and the :data:`FITTED_BASES`."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -146,41 +149,47 @@ def load_curve_basis(name: str = "emor", k: int = 11) -> tuple[np.ndarray, np.nd
     ``name`` (one of :data:`CURVE_BASES`), float32, read-only."""
     if name == "emor":
         return load_inverse_emor(k)
-    if name != "camera":
+    if name not in FITTED_BASES:
         raise ValueError(f"unknown curve basis {name!r}; expected one of {CURVE_BASES}")
-    with np.load(RESOURCE_DIR / CAMERA_BASIS_FILE) as data:
+    with np.load(RESOURCE_DIR / FITTED_BASES[name][0]) as data:
         mean, components = data["prior"].astype(np.float32), data["components"].astype(np.float32)
     if not 1 <= k <= len(components):
-        raise ValueError(f"the camera basis has {len(components)} components; k={k} is out of range")
+        raise ValueError(f"the {name} basis has {len(components)} components; k={k} is out of range")
     basis = np.ascontiguousarray(components[:k])
     for array in (mean, basis):
         array.setflags(write=False)
     return mean, basis
 
 
-def fit_curve_basis(inverse_curves: np.ndarray, sample_weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def fit_curve_basis(inverse_curves: np.ndarray, sample_weights: np.ndarray, k: int,
+                    prior: str = "mean") -> tuple[np.ndarray, np.ndarray]:
     """A curve basis for inverse curves ``[N, 1024]``: ``(prior [1024], k orthonormal components
     [k, 1024])``.
 
-    The prior is the weighted mean in the log domain (the geometric mean of the curves, each raised
-    to the evaluation's log floor
-    :data:`singlehdr_tf.metrics.LOG_FLOOR` first, with ``g(0) = 0``): it minimises the mean squared log error over the
-    bank at every code value, and the release metrics (log error in stops, PU21) are decided by the
-    dark codes, where curves differ by factors but hardly in linear terms. The arithmetic mean sat
-    above most curves there (on held-out training scenes the geometric mean, used as the curve,
-    gave 0.91 instead of 1.10 stops with modern encodings and 0.80 instead of 0.86 with DoRF
-    curves). The components are the weighted principal directions of the curves around that prior
-    (linear, so the basis stays ``g = P(prior + w @ H)``), each sign fixed so that its largest entry
-    is positive (a reproducible file whatever the LAPACK build). The geometric mean of
-    non-decreasing curves is non-decreasing, so the prior is a valid curve."""
+    ``prior`` ``"mean"`` is the weighted mean; ``"log_mean"`` the weighted mean in the log domain
+    (the geometric mean of the curves, each raised to the evaluation's log floor
+    :data:`singlehdr_tf.metrics.LOG_FLOOR` first, with ``g(0) = 0``), which minimises the mean
+    squared log error over the bank at every code value. The release metrics (log error in stops,
+    PU21) are decided by the dark codes, where curves differ by factors but hardly in linear terms,
+    and there the arithmetic mean sits above most curves: on held-out training scenes the
+    log-domain mean, used as the curve, gave 0.91 instead of 1.10 stops with modern encodings and
+    0.80 instead of 0.86 with DoRF curves. The geometric mean of non-decreasing curves is
+    non-decreasing, so it is a valid curve. The components are the weighted principal directions
+    of the curves around the prior (linear, so the curve stays ``g = P(prior + w @ H)``), each sign
+    fixed so that its largest entry is positive (a reproducible file whatever the LAPACK build)."""
     curves = np.asarray(inverse_curves, np.float64)
     weights = np.asarray(sample_weights, np.float64) / np.sum(sample_weights)
-    prior = np.exp2(weights @ np.log2(np.maximum(curves, LOG_FLOOR)))
-    prior[0] = 0.0
-    _, _, components = np.linalg.svd(np.sqrt(weights)[:, None] * (curves - prior), full_matrices=False)
+    if prior == "mean":
+        center = weights @ curves
+    elif prior == "log_mean":
+        center = np.exp2(weights @ np.log2(np.maximum(curves, LOG_FLOOR)))
+        center[0] = 0.0
+    else:
+        raise ValueError(f"unknown prior {prior!r}; expected 'mean' or 'log_mean'")
+    _, _, components = np.linalg.svd(np.sqrt(weights)[:, None] * (curves - center), full_matrices=False)
     components = components[:k]
     signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
-    return prior.astype(np.float32), (components * signs[:, None]).astype(np.float32)
+    return center.astype(np.float32), (components * signs[:, None]).astype(np.float32)
 
 
 def fit_basis_weights(inverse_curves: np.ndarray, name: str = "emor", k: int = 11) -> np.ndarray:

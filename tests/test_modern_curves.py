@@ -59,9 +59,10 @@ def test_the_test_bank_is_fixed_and_apart_from_training_draws():
     assert np.median(distance[~plain]) > 1e-3
 
 
-def test_shipped_camera_basis_is_the_one_the_tool_fits():
-    prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), 16)
-    shipped_prior, shipped_basis = crf.load_curve_basis("camera", 16)
+@pytest.mark.parametrize("name", list(crf.FITTED_BASES))
+def test_shipped_camera_bases_are_the_ones_the_tool_fits(name):
+    prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), 16, crf.FITTED_BASES[name][1])
+    shipped_prior, shipped_basis = crf.load_curve_basis(name, 16)
     np.testing.assert_allclose(shipped_prior, prior, atol=1e-5)
     np.testing.assert_allclose(shipped_basis, components, atol=1e-4)
 
@@ -81,10 +82,12 @@ def test_camera_basis_represents_both_kinds_of_camera():
 def test_camera_prior_is_the_log_domain_mean_of_its_bank():
     # Monotone, and closer than the arithmetic mean to the bank in the log error at the dark codes.
     bank, weights = modern_curves.basis_bank()
-    prior, _ = crf.load_curve_basis("camera", 11)
+    prior, _ = crf.load_curve_basis("camera_log", 11)
     assert np.all(np.diff(prior) >= 0)
     dark = slice(1, 100)
     log_error = lambda curve: np.average(  # noqa: E731
         (np.log2(np.maximum(bank[:, dark], 2.0**-10)) - np.log2(np.maximum(curve[dark], 2.0**-10))) ** 2,
         axis=0, weights=weights)
     assert np.all(log_error(prior) <= log_error(np.average(bank, axis=0, weights=weights)) + 1e-6)
+    with pytest.raises(ValueError, match="prior"):
+        crf.fit_curve_basis(bank, weights, 4, "median")

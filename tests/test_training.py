@@ -498,3 +498,14 @@ def test_a_new_run_can_keep_some_networks_fresh(finished_run, fixed_batch):
 def test_reinitialize_is_checked(overrides, message):
     with pytest.raises(SingleHDRError, match=message):
         load_config(tiny_config(**overrides))
+
+
+def test_a_model_preset_with_changed_values_resolves_to_the_preset_config():
+    from singlehdr_tf.models import MODEL_CONFIGS
+    from singlehdr_tf.training.config import from_dict
+
+    config = from_dict({"model": {"preset": "tiny", "curve_basis": "camera_log"},
+                        "stages": [{"stage": "linearization", "steps": 1}]})
+    assert config.model_config() == {**MODEL_CONFIGS["tiny"], "curve_basis": "camera_log"}
+    with pytest.raises(SingleHDRError, match="preset 'nano'"):
+        from_dict({"model": {"preset": "nano"}, "stages": [{"stage": "linearization", "steps": 1}]}).model_config()

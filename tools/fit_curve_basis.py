@@ -8,7 +8,7 @@ report gives, for each curve set and basis, the mean squared error of the best c
 ``prior + w @ basis`` (the floor of any network predicting the weights) and of the prior alone.
 
 Usage: ``python tools/fit_curve_basis.py [--components 16] [--report benchmarks/curve_basis.json]``
-(writes ``singlehdr_tf/resources/crf/camera_basis.npz``).
+(writes the files of ``crf.FITTED_BASES`` to ``singlehdr_tf/resources/crf/``).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=11, help="components the report scores (default 11)")
     parser.add_argument("--report", default="benchmarks/curve_basis.json")
     args = parser.parse_args()
-    prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), args.components)
-    target = crf.RESOURCE_DIR / crf.CAMERA_BASIS_FILE
-    with io.atomic_write(target) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, prior=prior, components=components)
+    for file_name, prior_kind in crf.FITTED_BASES.values():
+        prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), args.components, prior_kind)
+        with io.atomic_write(crf.RESOURCE_DIR / file_name) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, prior=prior, components=components)
     crf.load_curve_basis.cache_clear()
     test_modern = crf.invert_curve(modern_curves.test_bank()[0])
     report = {

@@ -2,7 +2,8 @@
 
 Layout of a config file (every key but ``model`` and ``stages`` has a default)::
 
-    model: lite                   # a name in singlehdr_tf.models.MODEL_CONFIGS, or a dict of SingleHDR args
+    model: lite                   # a name in singlehdr_tf.models.MODEL_CONFIGS, a dict of SingleHDR args,
+                                  # or {preset: lite, curve_basis: camera_log}: a name with values changed
     data: {crop_size: 256}        # singlehdr_tf.data.DataConfig fields
     batch_size: 8                 # global batch, split over the replicas of the strategy
     seed: 0
@@ -192,6 +193,12 @@ class TrainConfig:
         """The model section resolved to the ``SingleHDR`` constructor arguments."""
         from singlehdr_tf.models import MODEL_CONFIGS
 
+        if isinstance(self.model, dict) and "preset" in self.model:  # a named config with some values changed
+            preset = self.model["preset"]
+            if preset not in MODEL_CONFIGS:
+                raise SingleHDRError(f"training config: model preset {preset!r} is not one of {sorted(MODEL_CONFIGS)}")
+            changes = {key: value for key, value in self.model.items() if key != "preset"}
+            return copy.deepcopy({**MODEL_CONFIGS[preset], **changes})
         if isinstance(self.model, dict):
             return copy.deepcopy(self.model)
         if self.model not in MODEL_CONFIGS:
