@@ -30,7 +30,7 @@ LINEARIZATION_GAMMA = 2.2
 """The expansion operators undo a 2.2 display gamma first (the usual assumption for their input)."""
 
 
-def _apply_inverse_crf(ldr: np.ndarray, inverse_crf: np.ndarray) -> np.ndarray:
+def apply_inverse_crf(ldr: np.ndarray, inverse_crf: np.ndarray) -> np.ndarray:
     """``inverse_crf`` ``[1024]`` applied to every channel of ``ldr`` ``[H, W, 3]`` (float32)."""
     linear = crf.apply_curve(np.asarray(ldr, np.float32)[None], np.asarray(inverse_crf, np.float32)[None])
     return np.asarray(linear)[0]
@@ -38,7 +38,7 @@ def _apply_inverse_crf(ldr: np.ndarray, inverse_crf: np.ndarray) -> np.ndarray:
 
 def _curve_method(inverse_crf: np.ndarray, ldr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse_crf = np.asarray(inverse_crf, np.float32)
-    return _apply_inverse_crf(ldr, inverse_crf), inverse_crf
+    return apply_inverse_crf(ldr, inverse_crf), inverse_crf
 
 
 def inverse_gamma(ldr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,3 +209,12 @@ BASELINES: dict[str, Callable] = {
     "oracle": oracle,
 }
 """Every baseline by its report name. ``oracle`` takes the true inverse curve as a second argument."""
+
+FIXED_CURVES = ("gamma_2.2", "srgb", "dorf_mean", "square")
+"""The baselines that are one fixed inverse curve."""
+
+
+def fixed_inverse_curves() -> dict[str, np.ndarray]:
+    """``{name: inverse curve [1024]}`` of the :data:`FIXED_CURVES` baselines."""
+    probe = np.full((4, 4, 3), 0.5, np.float32)
+    return {name: BASELINES[name](probe)[1] for name in FIXED_CURVES}

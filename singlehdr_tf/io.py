@@ -14,6 +14,7 @@ This module imports nothing else from the package, so tools can read images with
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import secrets
@@ -216,6 +217,14 @@ def atomic_write(path: PathLike) -> Iterator[pathlib.Path]:
         raise _fail(path, f"cannot write ({error.strerror or error})") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_json(path: PathLike, data, indent: int = 1) -> str:
+    """Write ``data`` as indented JSON to ``path`` (atomic, see :func:`atomic_write`); returns the text."""
+    text = json.dumps(data, indent=indent)
+    with atomic_write(path) as temporary:
+        temporary.write_text(text + "\n")
+    return text
 
 
 def _check_image(path: PathLike, image: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Image I/O: HDR and LDR round trips, conversions, orientation, bad files, atomic writes, previews."""
 
+import json
 import os
 import struct
 import zlib
@@ -410,3 +411,12 @@ def test_write_preview_writes_the_tonemap(tmp_path, rng):
     hdr = _hdr_image(rng)
     io.write_preview(tmp_path / "preview.png", hdr)
     np.testing.assert_array_equal(io.read_ldr(tmp_path / "preview.png"), io.tonemap(hdr))
+
+
+def test_write_json_writes_atomically_and_returns_the_text(tmp_path):
+    path = tmp_path / "result.json"
+    text = io.write_json(path, {"stops": 0.5, "sets": ["a"]})
+    assert json.loads(path.read_text()) == {"stops": 0.5, "sets": ["a"]} and path.read_text() == text + "\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]  # no temporary left
+    with pytest.raises(io.SingleHDRError, match="does not exist"):
+        io.write_json(tmp_path / "missing" / "result.json", {})

@@ -27,7 +27,6 @@ must beat the prior on both kinds of camera, not on their average, where one can
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import sys
 
@@ -36,18 +35,13 @@ import yaml
 
 from singlehdr_tf import api, crf, metrics
 from singlehdr_tf.data import DataConfig, list_hdr_files, make_dataset
-from singlehdr_tf.io import atomic_write
+from singlehdr_tf.io import write_json
 from singlehdr_tf.layers import InverseCRF
 
 CURVE_SETS = {"dorf_train": 0.0, "modern": 1.0}
 """The curve sets measured: name -> ``DataConfig.modern_curve_fraction``."""
 
 SHRINKAGES = [round(0.05 * i, 2) for i in range(21)]
-
-
-def curve_l2(curves, true_curves: np.ndarray) -> float:
-    """Mean squared difference of ``curves`` (``[B, 1024]`` or one curve) and the true curves."""
-    return float(np.mean((np.asarray(curves) - true_curves) ** 2))
 
 
 def image_log_errors(dequantized: np.ndarray, curves, clipped: np.ndarray, ldr: np.ndarray) -> list[float]:
@@ -79,31 +73,26 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
                                             "curves_per_crop": 1})
         dataset = make_dataset(None, data_config, batch_size=8, seed=seed, curves="train", files=files)
-        raw_weights, true_curves, images = [], [], []
+        shrunk = {str(s): InverseCRF(k, shrinkage=s, basis=basis) for s in SHRINKAGES}
+        fixed = {"g0": g0, "gamma_2_2": crf.curve_grid() ** 2.2, "srgb": crf.invert_curve(crf.srgb_curve())}
+        stops = {key: [] for key in [*shrunk, *fixed]}
+        squared = {key: [] for key in stops}
         for batch in dataset.take(batches):
             dequantized = np.asarray(model.dequantization(batch["ldr"], training=False))
-            raw_weights.append(np.asarray(model.linearization.predict_crf_weights(dequantized)))
-            true_curves.append(batch["inverse_crf"].numpy())
-            images.append((dequantized, batch["clipped"].numpy(), batch["ldr"].numpy()))
-        raw_weights, true_curves = np.concatenate(raw_weights), np.concatenate(true_curves)
-        curves = {s: InverseCRF(k, shrinkage=s, basis=basis).inverse_crf(raw_weights) for s in SHRINKAGES}
-
-        def stops(curve_of_batch) -> float:
-            errors, start = [], 0
-            for dequantized, clipped, ldr in images:
-                curve = curve_of_batch(start, start + len(dequantized))
-                errors += image_log_errors(dequantized, curve, clipped, ldr)
-                start += len(dequantized)
-            return float(np.mean(errors))
-
-        fixed = {"g0": g0, "gamma_2_2": crf.curve_grid() ** 2.2, "srgb": crf.invert_curve(crf.srgb_curve())}
-
+            weights = np.asarray(model.linearization.predict_crf_weights(dequantized))
+            true_curves = batch["inverse_crf"].numpy()
+            curves = {key: np.asarray(layer.inverse_crf(weights)) for key, layer in shrunk.items()} | fixed
+            for key, curve in curves.items():
+                stops[key] += image_log_errors(dequantized, curve, batch["clipped"].numpy(), batch["ldr"].numpy())
+                squared[key].append(np.mean((curve - true_curves) ** 2, axis=-1))
+        curve_l2s = {key: float(np.mean(np.concatenate(values))) for key, values in squared.items()}
+        mean_stops = {key: float(np.mean(values)) for key, values in stops.items()}
         result[name] = {
-            "samples": len(true_curves),
-            "curve_l2_by_shrinkage": {str(s): curve_l2(curves[s], true_curves) for s in SHRINKAGES},
-            "stops_by_shrinkage": {str(s): stops(lambda a, b, s=s: np.asarray(curves[s])[a:b]) for s in SHRINKAGES},
-            **{f"curve_l2_{fixed_name}": curve_l2(curve, true_curves) for fixed_name, curve in fixed.items()},
-            **{f"stops_{fixed_name}": stops(lambda a, b, curve=curve: curve) for fixed_name, curve in fixed.items()},
+            "samples": len(stops["g0"]),
+            "curve_l2_by_shrinkage": {key: curve_l2s[key] for key in shrunk},
+            "stops_by_shrinkage": {key: mean_stops[key] for key in shrunk},
+            **{f"curve_l2_{key}": curve_l2s[key] for key in fixed},
+            **{f"stops_{key}": mean_stops[key] for key in fixed},
         }
 
     def worst_ratio(s: str) -> float:
@@ -124,9 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = measure(args.run_dir, args.data, args.batches, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as temporary:
-        temporary.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(write_json(args.out, result, indent=2))
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ import pathlib
 
 import numpy as np
 
-from singlehdr_tf import baselines, crf
+from singlehdr_tf import baselines
 from singlehdr_tf.evaluation import report
-from singlehdr_tf.io import atomic_write
+from singlehdr_tf.io import write_json
 from singlehdr_tf.layers import InverseCRF
 from singlehdr_tf.models import build_model, copy_matching_weights
 from singlehdr_tf.training.run_dir import read_weights
 
 SHRINKAGES = (1.0, 0.8, 0.6, 0.4, 0.0)
-FIXED_CURVES = ("gamma_2.2", "srgb", "dorf_mean", "square")
-"""The fixed-curve baselines of :data:`singlehdr_tf.baselines.BASELINES` compared."""
 
 
 def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
@@ -35,8 +33,7 @@ def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
     model(np.zeros((1, 32, 32, 3), np.float32))
     copy_matching_weights(read_weights(model_spec), model)
     linearization = model.linearization
-    probe = np.full((32, 32, 3), 0.5, np.float32)
-    fixed = {name: baselines.BASELINES[name](probe)[1] for name in FIXED_CURVES}
+    fixed = baselines.fixed_inverse_curves()
     result = {}
     for set_dir in set_dirs:
         errors: dict[str, dict[str, list[float]]] = {}
@@ -61,12 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sets", type=pathlib.Path, nargs="+")
     parser.add_argument("--out", type=pathlib.Path)
     args = parser.parse_args(argv)
-    result = measure(args.model, args.sets)
-    text = json.dumps({"model": args.model, "curve_l2": result}, indent=1)
-    print(text)
-    if args.out:
-        with atomic_write(args.out) as temporary:
-            temporary.write_text(text + "\n")
+    result = {"model": args.model, "curve_l2": measure(args.model, args.sets)}
+    print(write_json(args.out, result) if args.out else json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -17,17 +17,13 @@ import numpy as np
 
 from singlehdr_tf import baselines, crf, metrics
 from singlehdr_tf.evaluation import report
-from singlehdr_tf.io import atomic_write
-
-FIXED_BASELINES = ("srgb", "gamma_2.2", "dorf_mean", "square")
+from singlehdr_tf.io import write_json
 
 
 def fixed_curves() -> dict[str, np.ndarray]:
     """``{name: inverse curve [1024]}``: each basis prior and the fixed-curve baselines."""
-    probe = np.full((4, 4, 3), 0.5, np.float32)
     curves = {f"prior_{name}": crf.load_curve_basis(name, 11)[0] for name in crf.CURVE_BASES}
-    curves.update({name: baselines.BASELINES[name](probe)[1] for name in FIXED_BASELINES})
-    return curves
+    return {**curves, **baselines.fixed_inverse_curves()}
 
 
 def score(set_dir: pathlib.Path) -> dict[str, dict[str, float]]:
@@ -39,8 +35,7 @@ def score(set_dir: pathlib.Path) -> dict[str, dict[str, float]]:
         ldr, reference = sample["ldr"], sample["hdr"]
         clipped = np.max(ldr, axis=-1) >= 1.0
         for name, curve in [*curves.items(), ("true_curve", sample["inverse_crf"])]:
-            linear = np.asarray(crf.apply_curve(ldr[None], np.asarray(curve, np.float32)[None]))[0]
-            result = metrics.score_hdr(linear, reference, ldr, clipped)
+            result = metrics.score_hdr(baselines.apply_inverse_crf(ldr, curve), reference, ldr, clipped)
             scores.setdefault(name, []).append((result["pu21_psnr"], result["log_rmse"]))
     return {name: {"pu21_psnr": float(np.mean([s[0] for s in values])),
                    "log_rmse": float(np.mean([s[1] for s in values])), "samples": len(values)}
@@ -52,11 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sets", type=pathlib.Path, nargs="+")
     parser.add_argument("--out", type=pathlib.Path)
     args = parser.parse_args(argv)
-    text = json.dumps({str(set_dir): score(set_dir) for set_dir in args.sets}, indent=1)
-    print(text)
-    if args.out:
-        with atomic_write(args.out) as temporary:
-            temporary.write_text(text + "\n")
+    result = {str(set_dir): score(set_dir) for set_dir in args.sets}
+    print(write_json(args.out, result) if args.out else json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
