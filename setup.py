@@ -15,6 +15,7 @@ setup(
     package_data={
         "singlehdr_tf": [
             "resources/crf/*",
+            "resources/icc/*",
             "resources/saved_models/**/*",
         ]
     },

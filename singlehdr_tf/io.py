@@ -2,13 +2,16 @@
 
 * LDR photos (JPEG, PNG, TIFF, WebP) are read with Pillow: grey and palette images become RGB,
   alpha is dropped, the EXIF orientation is applied, 8-bit files give ``uint8`` and 16-bit files
-  ``uint16`` (16-bit colour, which Pillow would cut to 8 bits, is decoded with OpenImageIO).
+  ``uint16`` (16-bit colour, which Pillow would cut to 8 bits, is decoded with OpenImageIO), and
+  a photo tagged with an ICC profile or an EXIF colour space is converted to sRGB
+  (:mod:`singlehdr_tf.color`).
 * HDR files (Radiance ``.hdr``, OpenEXR ``.exr`` half or float, float TIFF) go through OpenImageIO.
 * Every write is atomic (:func:`atomic_write`): a crash never leaves a partial file under the
   final name.
 * Every failure of a file raises :class:`SingleHDRError` ``"<path>: <reason>"``.
 
-This module imports nothing else from the package, so tools can read images without TensorFlow.
+This module imports nothing from the package that imports TensorFlow, so tools can read images
+without it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Iterator
 import numpy as np
 import OpenImageIO as oiio
 from PIL import ExifTags, Image
+
+from singlehdr_tf import color
 
 PathLike = str | os.PathLike
 
@@ -136,11 +141,19 @@ def _pil_to_rgb(path: pathlib.Path, image: Image.Image) -> np.ndarray:
 
 
 def read_ldr(path: PathLike) -> np.ndarray:
-    """Read a JPEG, PNG, TIFF or WebP photo as ``[H, W, 3]`` uint8 (8-bit files) or uint16 (16-bit).
+    """Read a JPEG, PNG, TIFF or WebP photo as sRGB ``[H, W, 3]`` uint8 (8-bit files) or uint16
+    (16-bit): :func:`read_photo` without the colour description."""
+    return read_photo(path)[0]
 
-    Grey and palette images become RGB, alpha is dropped and the EXIF orientation is applied.
+
+def read_photo(path: PathLike) -> tuple[np.ndarray, color.InputColour]:
+    """Read a JPEG, PNG, TIFF or WebP photo as ``[H, W, 3]`` uint8 (8-bit files) or uint16 (16-bit)
+    in sRGB, and the colour space it was stored in.
+
+    Grey and palette images become RGB, alpha is dropped and the EXIF orientation is applied; an
+    embedded ICC profile or EXIF colour space is converted to sRGB (:mod:`singlehdr_tf.color`).
     Raises :class:`SingleHDRError` for a missing, empty, truncated, corrupted, oversized or
-    unsupported file. Colour profiles are ignored (the pixels are taken as they are stored).
+    unsupported file, and for an ICC profile that cannot be parsed or does not fit the image.
     """
     path = _check_readable(path, LDR_EXTENSIONS, "an LDR image")
     try:
@@ -151,6 +164,7 @@ def read_ldr(path: PathLike) -> np.ndarray:
                 if image.format not in _LDR_FORMATS:
                     raise _fail(path, f"unsupported image format {image.format} (expected JPEG, PNG, TIFF or WebP)")
                 _check_pixels(path, image.width, image.height)
+                colour = color.input_colour(path, image)
                 if _is_16bit_colour(image):
                     pixels = _read_oiio(path, "uint16")[0]
                 else:
@@ -164,7 +178,7 @@ def read_ldr(path: PathLike) -> np.ndarray:
         raise _fail(path, "cannot decode: not a JPEG, PNG, TIFF or WebP image Pillow can read") from None
     except Exception as error:  # noqa: BLE001 - Pillow raises many types on corrupt data; report them all
         raise _fail(path, f"cannot decode ({type(error).__name__}: {error})") from None
-    return _orient(pixels, orientation)
+    return _orient(color.to_srgb(pixels, colour), orientation), colour
 
 
 def to_float(image: np.ndarray) -> np.ndarray:
@@ -237,7 +251,9 @@ def _check_image(path: PathLike, image: np.ndarray) -> np.ndarray:
 def write_hdr(path: PathLike, image: np.ndarray, half: bool = False) -> None:
     """Write linear ``[H, W, 3]`` radiance atomically; the format follows the extension: ``.hdr``
     (Radiance RGBE, about 1% precision, no negatives), ``.exr`` (OpenEXR) or ``.tif``/``.tiff``
-    (32-bit float TIFF). ``half=True`` stores 16-bit floats (``.exr`` only)."""
+    (32-bit float TIFF). ``half=True`` stores 16-bit floats (``.exr`` only). An ``.exr`` states its
+    primaries, sRGB / Rec. 709 with a D65 white (:data:`singlehdr_tf.color.SRGB_CHROMATICITIES`), in
+    its ``chromaticities`` attribute."""
     image = np.ascontiguousarray(_check_image(path, image), dtype=np.float32)
     suffix = pathlib.Path(path).suffix.lower()
     if suffix not in HDR_EXTENSIONS:
@@ -246,6 +262,8 @@ def write_hdr(path: PathLike, image: np.ndarray, half: bool = False) -> None:
         raise _fail(path, f"half=True needs .exr (OpenImageIO writes {suffix} as 32-bit float)")
     spec = oiio.ImageSpec(image.shape[1], image.shape[0], 3, "half" if half else "float")
     spec.attribute("tiff:write_exif", 0)  # libtiff reports a spurious error writing an empty EXIF block
+    if suffix == ".exr":
+        spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), color.SRGB_CHROMATICITIES)
     with atomic_write(path) as temporary:
         output = oiio.ImageOutput.create(str(temporary))
         if output is None:
