@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import crf, export, io, models
+from singlehdr_tf import crf, export, gainmap, io, models
 from singlehdr_tf.io import SingleHDRError
 from singlehdr_tf.models.precision import POLICIES as precision_policies, dtype_policy, resolve_precision
 
@@ -49,6 +49,10 @@ DEFAULT_MAX_PIXELS = 1 << 21
 """Images up to this many pixels (2 megapixels) run whole; larger ones in tiles."""
 DEFAULT_TILE_SIZE = 1024
 DEFAULT_TILE_OVERLAP = 128
+
+OUTPUT_FORMATS = ("exr", "hdr", "uhdr")
+"""``file_format`` values of :meth:`Reconstructor.reconstruct_file`: OpenEXR float, Radiance RGBE,
+or an Ultra HDR (gain-map) JPEG."""
 
 _FLOAT_TOLERANCE = 1e-3  # float inputs may exceed [0, 1] by rounding noise, which is clipped
 
@@ -380,11 +384,14 @@ class Reconstructor:
 
     def reconstruct_file(self, path: str | os.PathLike, out_dir: str | os.PathLike, file_format: str = "exr",
                          preview: bool = False, curve_csv: bool = False, overwrite: bool = False) -> list[pathlib.Path]:
-        """Reconstruct one photo file into ``out_dir``: ``<stem>.exr`` (or ``.hdr``), with
-        ``<stem>_preview.png`` (:func:`singlehdr_tf.io.write_preview`) and ``<stem>_curve.csv``
-        (:func:`write_curve_csv`) if asked. Every write is atomic; existing files are only replaced
-        with ``overwrite``; ``out_dir`` must be a writable folder (both checked before any work).
-        Returns the written paths."""
+        """Reconstruct one photo file into ``out_dir``: ``<stem>.exr``, ``<stem>.hdr`` or, for
+        ``file_format="uhdr"``, the Ultra HDR JPEG ``<stem>_hdr.jpg`` (the photo with a gain map,
+        :func:`singlehdr_tf.gainmap.write_gainmap_jpeg`); with ``preview``, ``<stem>_preview.png``
+        (:func:`singlehdr_tf.io.write_preview`) and ``<stem>_exposures.png``
+        (:func:`singlehdr_tf.io.write_exposures`); with ``curve_csv``, ``<stem>_curve.csv``
+        (:func:`write_curve_csv`). Every write is atomic; existing files are only replaced with
+        ``overwrite``; ``out_dir`` must be a writable folder (both checked before any work).
+        Returns the written paths, in :func:`output_paths` order."""
         outputs = output_paths(path, out_dir, file_format, preview, curve_csv)
         out_dir = pathlib.Path(out_dir)
         if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
@@ -393,9 +400,16 @@ class Reconstructor:
         if existing and not overwrite:
             raise SingleHDRError(f"{os.fspath(path)}: {os.fspath(existing[0])} already exists (use --overwrite)")
         stages = self.reconstruct(path, return_stages=True)
-        io.write_hdr(outputs[0], stages["hdr"])
+        # The photo itself for the gain map's base and the exposure strip: read again, in a
+        # fraction of the networks' time.
+        photo = io.read_ldr(path) if file_format == "uhdr" or preview else None
+        if file_format == "uhdr":
+            gainmap.write_gainmap_jpeg(outputs[0], stages["hdr"], io.to_uint8(photo))
+        else:
+            io.write_hdr(outputs[0], stages["hdr"])
         if preview:
             io.write_preview(outputs[1], stages["hdr"])
+            io.write_exposures(outputs[2], photo, stages["hdr"])
         if curve_csv:
             write_curve_csv(outputs[-1], crf.invert_curve(stages["inverse_crf"]))
         return outputs
@@ -404,14 +418,16 @@ class Reconstructor:
 def output_paths(path: str | os.PathLike, out_dir: str | os.PathLike, file_format: str = "exr",
                  preview: bool = False, curve_csv: bool = False) -> list[pathlib.Path]:
     """The files :meth:`Reconstructor.reconstruct_file` writes for the photo ``path`` into
-    ``out_dir``, the HDR file first: ``<stem>.<file_format>``, then ``<stem>_preview.png`` and
-    ``<stem>_curve.csv`` if asked. Raises :class:`SingleHDRError` for an unknown format."""
-    if file_format not in ("exr", "hdr"):
-        raise SingleHDRError(f"{os.fspath(path)}: unknown output format {file_format!r} (expected exr or hdr)")
+    ``out_dir``, the HDR file first: ``<stem>.exr``, ``<stem>.hdr`` or ``<stem>_hdr.jpg`` (format
+    ``uhdr``), then ``<stem>_preview.png`` and ``<stem>_exposures.png``, and ``<stem>_curve.csv``
+    if asked. Raises :class:`SingleHDRError` for an unknown format."""
+    if file_format not in OUTPUT_FORMATS:
+        raise SingleHDRError(f"{os.fspath(path)}: unknown output format {file_format!r} "
+                             f"(expected one of {', '.join(OUTPUT_FORMATS)})")
     out_dir, stem = pathlib.Path(out_dir), pathlib.Path(path).stem
-    outputs = [out_dir / f"{stem}.{file_format}"]
+    outputs = [out_dir / (f"{stem}_hdr.jpg" if file_format == "uhdr" else f"{stem}.{file_format}")]
     if preview:
-        outputs.append(out_dir / f"{stem}_preview.png")
+        outputs += [out_dir / f"{stem}_preview.png", out_dir / f"{stem}_exposures.png"]
     if curve_csv:
         outputs.append(out_dir / f"{stem}_curve.csv")
     return outputs

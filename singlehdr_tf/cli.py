@@ -39,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument("inputs", nargs="+", metavar="INPUT", help="photos (JPEG, PNG, TIFF, WebP)")
     reconstruct.add_argument("-o", "--output", required=True, type=pathlib.Path, metavar="OUTDIR",
                              help="folder for the results (created if missing)")
-    reconstruct.add_argument("--format", choices=("exr", "hdr"), default="exr",
-                             help="HDR file format: OpenEXR float (default) or Radiance RGBE")
+    reconstruct.add_argument("--format", choices=("exr", "hdr", "uhdr"), default="exr",
+                             help="HDR file format: OpenEXR float (default), Radiance RGBE, or uhdr: an Ultra HDR "
+                                  "JPEG <name>_hdr.jpg (the photo plus a gain map; HDR on HDR screens)")
     reconstruct.add_argument("--preview", action="store_true",
-                             help="also write a tone-mapped <name>_preview.png")
+                             help="also write a tone-mapped <name>_preview.png and <name>_exposures.png "
+                                  "(the photo beside the HDR at -4, -2 and 0 EV)")
     reconstruct.add_argument("--model", default="lite", metavar="NAME|PATH",
                              help="shipped model name, SavedModel folder, .keras file or training run (default: lite)")
     reconstruct.add_argument("--curve-csv", action="store_true",

@@ -68,6 +68,16 @@ class InputColour:
 SRGB = InputColour("sRGB", "untagged", False)
 
 
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function (IEC 61966-2-1): linear light in [0, 1] -> encoded values."""
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1.0 / 2.4) - 0.055)
+
+
+def srgb_decode(encoded: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`srgb_encode`: encoded values in [0, 1] -> linear light."""
+    return np.where(encoded <= 0.04045, encoded / 12.92, np.power((encoded + 0.055) / 1.055, 2.4))
+
+
 def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 

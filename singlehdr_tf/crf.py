@@ -25,6 +25,7 @@ import pathlib
 import keras
 import numpy as np
 
+from singlehdr_tf import color
 from singlehdr_tf.metrics import LOG_FLOOR
 
 CURVE_SAMPLES = 1024
@@ -222,9 +223,7 @@ def gamma_curve(gamma: float = 2.2, samples: int = CURVE_SAMPLES) -> np.ndarray:
 
 def srgb_curve(samples: int = CURVE_SAMPLES) -> np.ndarray:
     """The sRGB encoding (IEC 61966-2-1) as a response curve, float32 ``[samples]``."""
-    x = curve_grid(samples).astype(np.float64)
-    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
-    return y.astype(np.float32)
+    return color.srgb_encode(curve_grid(samples).astype(np.float64)).astype(np.float32)
 
 
 def monotonic_projection(curves):

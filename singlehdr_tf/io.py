@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import OpenImageIO as oiio
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageDraw
 
 from singlehdr_tf import color
 
@@ -47,6 +47,12 @@ PREVIEW_KEY = 0.18
 """Middle grey that :func:`tonemap` maps the log-average luminance to (Reinhard et al. 2002)."""
 PREVIEW_WHITE_PERCENTILE = 99.5
 """Luminance percentile that :func:`tonemap` maps to white (it is never set below 1)."""
+EXPOSURE_STOPS = (-4.0, -2.0, 0.0)
+"""Exposures (stops relative to the photo's white) at which :func:`exposure_strip` shows the HDR."""
+EXPOSURE_GAP = 4
+"""Black pixels between the frames of :func:`exposure_strip`."""
+EXPOSURE_LABEL_HEIGHT = 14
+"""Height of the band above the frames of :func:`exposure_strip` that holds their labels."""
 
 
 class SingleHDRError(Exception):
@@ -193,6 +199,11 @@ def to_float(image: np.ndarray) -> np.ndarray:
     raise SingleHDRError(f"to_float: unsupported image dtype {image.dtype} (expected uint8, uint16 or float)")
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """An image as uint8: :func:`to_float` scaled to 255 and rounded (uint8 comes back unchanged)."""
+    return np.floor(to_float(image) * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+
+
 def _sanitize(hdr: np.ndarray) -> np.ndarray:
     """float32 copy with negative and non-finite values (NaN, +-inf) set to 0."""
     hdr = np.asarray(hdr, dtype=np.float32)
@@ -263,7 +274,7 @@ def write_hdr(path: PathLike, image: np.ndarray, half: bool = False) -> None:
     spec = oiio.ImageSpec(image.shape[1], image.shape[0], 3, "half" if half else "float")
     spec.attribute("tiff:write_exif", 0)  # libtiff reports a spurious error writing an empty EXIF block
     if suffix == ".exr":
-        spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), color.SRGB_CHROMATICITIES)
+        spec.attribute("chromaticities", "float[8]", color.SRGB_CHROMATICITIES)
     with atomic_write(path) as temporary:
         output = oiio.ImageOutput.create(str(temporary))
         if output is None:
@@ -292,12 +303,6 @@ def write_ldr(path: PathLike, image: np.ndarray) -> None:
             raise _fail(path, f"cannot write ({error})") from None
 
 
-def _srgb_encode(linear: np.ndarray) -> np.ndarray:
-    # The sRGB formula again (crf.srgb_curve samples it on a grid), as io imports nothing from the
-    # package: reading an image must not pull in Keras.
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1.0 / 2.4) - 0.055)
-
-
 def tonemap(hdr: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """A global tone map of linear ``[H, W, 3]`` radiance to an sRGB ``uint8`` preview, deterministic.
 
@@ -319,11 +324,43 @@ def tonemap(hdr: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     white = max(float(np.percentile(statistics * exposure, PREVIEW_WHITE_PERCENTILE)), 1.0)
     compressed = exposed * (1.0 + exposed / white**2) / (1.0 + exposed)
     ratio = np.divide(compressed, luminance, out=np.zeros_like(luminance), where=luminance > 0)
-    display = np.clip(hdr * ratio[..., None], 0.0, 1.0)
-    return np.floor(_srgb_encode(display) * 255.0 + 0.5).astype(np.uint8)
+    return _display(hdr * ratio[..., None])
+
+
+def _display(linear: np.ndarray) -> np.ndarray:
+    """Linear light as it shows on an sRGB screen: clipped to [0, 1], sRGB-encoded, rounded to uint8."""
+    return np.floor(color.srgb_encode(np.clip(linear, 0.0, 1.0)) * 255.0 + 0.5).astype(np.uint8)
 
 
 def write_preview(path: PathLike, hdr: np.ndarray) -> None:
     """Write the :func:`tonemap` preview of linear ``[H, W, 3]`` radiance (PNG or another LDR format
     by extension), atomically."""
     write_ldr(path, tonemap(hdr))
+
+
+def exposure_strip(photo: np.ndarray, hdr: np.ndarray) -> np.ndarray:
+    """The photo beside the linear HDR at each of :data:`EXPOSURE_STOPS`, as one sRGB uint8 image
+    ``[EXPOSURE_LABEL_HEIGHT + H, 4 W + 3 EXPOSURE_GAP, 3]`` with a label above each frame.
+
+    Each exposure scales the HDR by ``2 ** stop``, clips and sRGB-encodes it: at -4 EV everything
+    up to 16 times the photo's white shows, so clipped skies and lamps can be seen to come back.
+    """
+    photo = to_uint8(_check_image("exposure strip photo", photo))
+    hdr = _sanitize(_check_image("exposure strip HDR", hdr))
+    if photo.shape != hdr.shape:
+        raise SingleHDRError(f"exposure strip: the photo {photo.shape} and the HDR {hdr.shape} differ in shape")
+    frames = [("input", photo)] + [(f"{stop:g} EV", _display(hdr * 2.0**stop)) for stop in EXPOSURE_STOPS]
+    height, width = photo.shape[:2]
+    strip = Image.new("RGB", (len(frames) * width + (len(frames) - 1) * EXPOSURE_GAP, EXPOSURE_LABEL_HEIGHT + height))
+    draw = ImageDraw.Draw(strip)
+    for index, (label, frame) in enumerate(frames):
+        left = index * (width + EXPOSURE_GAP)
+        strip.paste(Image.fromarray(frame), (left, EXPOSURE_LABEL_HEIGHT))
+        draw.text((left + 2, 1), label, fill=(255, 255, 255))
+    return np.asarray(strip)
+
+
+def write_exposures(path: PathLike, photo: np.ndarray, hdr: np.ndarray) -> None:
+    """Write the :func:`exposure_strip` of ``photo`` (uint8, uint16 or float ``[H, W, 3]``) and its
+    linear HDR reconstruction (PNG or another LDR format by extension), atomically."""
+    write_ldr(path, exposure_strip(photo, hdr))

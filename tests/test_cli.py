@@ -71,7 +71,8 @@ def test_reconstruct_writes_every_good_input_and_reports_each_bad_one(model_file
                        "--preview", "--curve-csv"])
     assert status == cli.EXIT_SOME_FAILED
     assert sorted(path.name for path in out.iterdir()) == [
-        "a.exr", "a_curve.csv", "a_preview.png", "b.exr", "b_curve.csv", "b_preview.png"]  # no temporaries
+        "a.exr", "a_curve.csv", "a_exposures.png", "a_preview.png",
+        "b.exr", "b_curve.csv", "b_exposures.png", "b_preview.png"]  # no temporaries
     assert io.read_hdr(out / "a.exr").shape == (40, 48, 3)
     assert io.read_ldr(out / "b_preview.png").shape == (36, 50, 3)
     with open(out / "a_curve.csv", newline="") as file:

@@ -16,7 +16,7 @@ from test_training import finish, python
 
 from singlehdr_tf import SingleHDRError, io
 
-OUTPUT_NAMES = ("good.exr", "good_preview.png", "good_curve.csv")
+OUTPUT_NAMES = ("good.exr", "good_preview.png", "good_exposures.png", "good_curve.csv")
 
 
 @pytest.fixture
