@@ -4,7 +4,7 @@ Liu, Lai et al., "Single-Image HDR Reconstruction by Learning to Reverse the Cam
 CVPR 2020, in TensorFlow 2 / Keras 3.
 """
 
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 __version__ = "0.1.0"
 

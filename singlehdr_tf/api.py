@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import pathlib
@@ -34,16 +33,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import crf, export, gainmap, io, models
-from singlehdr_tf.io import SingleHDRError
-from singlehdr_tf.models.precision import POLICIES as precision_policies, dtype_policy, resolve_precision
-
-SHIPPED_MODELS = pathlib.Path(__file__).resolve().parent / "resources" / "saved_models"
-"""Models that ship with the package, ``<name>/<version>/`` SavedModels. A symbolic link to the
-repository's top-level ``saved_models/``, which setuptools follows when it builds a wheel."""
-
-MIN_SIZE = 32
-"""Smallest height and width :meth:`Reconstructor.reconstruct` accepts."""
+from singlehdr_tf import crf, gainmap, io, models
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.loading import MIN_SIZE, build_variables, load_model
+from singlehdr_tf.models.precision import POLICIES as precision_policies
+from singlehdr_tf.models.precision import dtype_policy, resolve_precision
 
 DEFAULT_MAX_PIXELS = 1 << 21
 """Images up to this many pixels (2 megapixels) run whole; larger ones in tiles."""
@@ -55,13 +49,6 @@ OUTPUT_FORMATS = ("exr", "hdr", "uhdr")
 or an Ultra HDR (gain-map) JPEG."""
 
 _FLOAT_TOLERANCE = 1e-3  # float inputs may exceed [0, 1] by rounding noise, which is clipped
-
-
-def shipped_model_names() -> list[str]:
-    """Names of the models shipped in :data:`SHIPPED_MODELS`, sorted."""
-    if not SHIPPED_MODELS.is_dir():
-        return []
-    return sorted(path.name for path in SHIPPED_MODELS.iterdir() if export.latest_version(path) is not None)
 
 
 def load(name_or_path: str | os.PathLike = models.DEFAULT_MODEL, *, precision: str = "float32",
@@ -89,101 +76,6 @@ def load(name_or_path: str | os.PathLike = models.DEFAULT_MODEL, *, precision: s
         with dtype_policy(policy):
             model = models.rebuild_model(model)
     return Reconstructor(model, **options)
-
-
-def load_model(name_or_path: str | os.PathLike = models.DEFAULT_MODEL) -> keras.Model:
-    """The Keras :class:`~singlehdr_tf.models.SingleHDR` behind :func:`load` (same arguments and
-    errors), for training, export and analysis tools that need the networks themselves."""
-    path = pathlib.Path(name_or_path)
-    if path.is_file() and path.suffix == ".keras":
-        return _load_keras_file(path)
-    if path.is_dir():
-        if (path / "saved_model.pb").is_file():
-            return export.load_saved_model(path)
-        if export.latest_version(path) is not None:
-            return export.load_saved_model(path / str(export.latest_version(path)))
-        return _load_run_dir(path)
-    if path.exists():
-        raise SingleHDRError(f"{os.fspath(path)}: not a model (expected a SavedModel folder, a .keras file "
-                             "or a training run folder)")
-    name = os.fspath(name_or_path)
-    known = shipped_model_names()
-    if name in known:
-        return export.load_saved_model(SHIPPED_MODELS / name / str(export.latest_version(SHIPPED_MODELS / name)))
-    listing = ", ".join(known) if known else "none installed yet"
-    if name in models.MODEL_CONFIGS:
-        raise SingleHDRError(f"no shipped model {name!r}: no trained weights of this configuration are installed "
-                             f"(shipped models: {listing}); pass a SavedModel, .keras file or training run path")
-    raise SingleHDRError(f"{name}: no such file or folder, and not a shipped model (shipped models: {listing})")
-
-
-def _load_keras_file(path: pathlib.Path) -> keras.Model:
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - Keras raises many types for a bad or foreign file
-        raise SingleHDRError(f"{os.fspath(path)}: cannot load the model ({_first_line(error)})") from None
-    if not isinstance(model, models.SingleHDR):
-        raise SingleHDRError(f"{os.fspath(path)}: holds a {type(model).__name__}, not a SingleHDR model")
-    return model
-
-
-def _load_run_dir(run_dir: pathlib.Path) -> keras.Model:
-    """The model of a training run: its ``model_config.json`` with the newer of ``model.weights.h5``
-    and the latest checkpoint."""
-    from singlehdr_tf.training import run_dir as layout  # only loaded for training runs
-
-    config_path = run_dir / layout.MODEL_CONFIG_FILE
-    if not config_path.is_file():
-        raise SingleHDRError(f"{os.fspath(run_dir)}: not a model (expected a SavedModel folder, a .keras file or "
-                             f"a training run folder with {layout.MODEL_CONFIG_FILE})")
-    try:
-        config = json.loads(config_path.read_text())
-        model = models.build_model(config)
-    except (OSError, ValueError, TypeError) as error:
-        raise SingleHDRError(f"{os.fspath(config_path)}: not a model config ({_first_line(error)})") from None
-    weights = run_dir / layout.WEIGHTS_FILE
-    checkpoint = tf.train.latest_checkpoint(os.fspath(run_dir / layout.CHECKPOINT_DIR))
-    checkpoint_time = os.path.getmtime(checkpoint + ".index") if checkpoint else -math.inf
-    weights_time = weights.stat().st_mtime if weights.is_file() else -math.inf
-    if checkpoint is None and not weights.is_file():
-        raise SingleHDRError(f"{os.fspath(run_dir)}: the run has no weights yet (no {layout.WEIGHTS_FILE}, "
-                             f"no checkpoint in {layout.CHECKPOINT_DIR}/)")
-    _build(model)
-    source = os.fspath(weights) if weights_time >= checkpoint_time else checkpoint
-    try:
-        if source == os.fspath(weights):
-            model.load_weights(weights)
-        else:
-            _restore_checkpoint(model, checkpoint, layout.named_weights(model))
-    except SingleHDRError:
-        raise
-    except Exception as error:  # noqa: BLE001 - Keras and tf.train raise many types on a mismatch
-        raise SingleHDRError(f"{source}: the weights do not fit the model config in {os.fspath(config_path)} "
-                             f"(trained with another config? {_first_line(error)})") from None
-    return model
-
-
-def _restore_checkpoint(model: keras.Model, checkpoint: str, named_weights: dict) -> None:
-    """Restore ``model`` from a training checkpoint (``tf.train.Checkpoint(weights=named_weights)``,
-    see :func:`singlehdr_tf.training.run_dir.named_weights`), refusing one that does not hold every
-    variable of the model."""
-    from singlehdr_tf.training import run_dir as layout  # only loaded for training runs
-
-    stored = layout.checkpoint_weight_keys(checkpoint)
-    if len(stored) != len(model.variables):
-        raise SingleHDRError(f"{checkpoint}: an incomplete checkpoint, it holds {len(stored)} of the model's "
-                             f"{len(model.variables)} variables")
-    tf.train.Checkpoint(weights=named_weights).restore(checkpoint).expect_partial().assert_existing_objects_matched()
-
-
-def _build(model: keras.Model) -> None:
-    if not model.built or not model.variables:
-        model(np.zeros((1, MIN_SIZE, MIN_SIZE, 3), np.float32), training=False)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def size_multiple(model: keras.Model) -> int:
@@ -249,7 +141,7 @@ class Reconstructor:
     def __init__(self, model: keras.Model, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  tile_size: int = DEFAULT_TILE_SIZE, tile_overlap: int = DEFAULT_TILE_OVERLAP):
         self.model = model
-        _build(model)
+        build_variables(model)
         multiple = size_multiple(model)
         round_up = lambda value: -(-int(value) // multiple) * multiple  # noqa: E731
         self.multiple = multiple

@@ -2,20 +2,25 @@
 
 Subcommands: ``reconstruct`` (photos -> HDR files, :mod:`singlehdr_tf.api`), ``export`` (a model
 -> SavedModel + TFLite, :mod:`singlehdr_tf.export`), ``train`` (:mod:`singlehdr_tf.training`),
-``synth`` (an HDR-SYNTH test set, :mod:`singlehdr_tf.evaluation.synth`) and ``evaluate`` (a scored
-report, :mod:`singlehdr_tf.evaluation.report`). Run ``singlehdr <subcommand> --help`` for the options. Exit status: 0 when everything worked, 1
-when some inputs failed (each with a one-line reason on stderr), 2 for a usage error or a failure
-before any work (missing model, unwritable output folder).
+``synth`` (an HDR-SYNTH test set, :mod:`singlehdr_tf.evaluation.synth`), ``evaluate`` (a scored
+report, :mod:`singlehdr_tf.evaluation.report`), ``sheet`` (a contact sheet of real photos,
+:mod:`singlehdr_tf.evaluation.contact_sheet`) and ``beam`` (a whole photo library on Apache Beam,
+:mod:`singlehdr_tf.beam`, needs the ``beam`` extra). Run ``singlehdr <subcommand> --help`` for the
+options. Exit status: 0 when everything worked, 1 when some inputs failed (each with a one-line
+reason on stderr; for ``beam``, in its dead-letter file), 2 for a usage error or a failure before
+any work (missing model, unwritable output folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import pathlib
 import sys
 from collections.abc import Sequence
 
+from singlehdr_tf import quiet
 from singlehdr_tf.io import SingleHDRError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="singlehdr", description="Single-image HDR reconstruction by reversing the camera pipeline."
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and C++ log lines (give it before COMMAND)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reconstruct = commands.add_parser("reconstruct", help="reconstruct linear HDR images from photos")
@@ -75,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", add_help=False, help="train or resume a run (singlehdr train --help)")
     train.set_defaults(run=_train)
 
-    from singlehdr_tf.evaluation import report, synth
+    from singlehdr_tf.evaluation import contact_sheet, report, synth
 
     synth_parser = commands.add_parser("synth", help="write an HDR-SYNTH test set from held-out HDR images")
     synth.add_arguments(synth_parser)
@@ -83,6 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score models and baselines on a test set")
     report.add_arguments(evaluate)
     evaluate.set_defaults(run=_evaluate)
+    sheet = commands.add_parser("sheet", help="a contact sheet of real photos: input | each method's HDR, tone-mapped")
+    contact_sheet.add_arguments(sheet)
+    sheet.set_defaults(run=_sheet)
+
+    # Arguments `beam` does not know are Beam pipeline options, forwarded to its PipelineOptions.
+    beam = commands.add_parser("beam", help="reconstruct a whole photo library on Apache Beam (needs the beam extra)",
+                               epilog="Beam pipeline options (--runner, --project, --direct_num_workers ...) go "
+                                      "after OUTPUT_DIR.")
+    beam.add_argument("input_glob", metavar="INPUT_GLOB",
+                      help="photos, a glob on any Beam filesystem (local, gs://, s3://)")
+    beam.add_argument("output_dir", metavar="OUTPUT_DIR", help="folder for the HDR files and dead_letter.jsonl")
+    beam.add_argument("--format", choices=("exr", "hdr"), default="exr",
+                      help="HDR file format: OpenEXR float (default) or Radiance RGBE")
+    beam.add_argument("--model", default="lite", metavar="NAME|PATH",
+                      help="shipped model name or model path readable on the workers (default: lite)")
+    beam.add_argument("--overwrite", action="store_true", help="reconstruct photos whose output exists too")
+    beam.set_defaults(run=_beam)
     return parser
 
 
@@ -104,15 +128,17 @@ def _reconstruct(args: argparse.Namespace) -> int:
 
     _check_writable_folder(args.output)
     reconstructor = api.load(args.model)
-    failed = 0
+    # On a terminal, several inputs get a progress bar with an ETA; otherwise one line per file.
+    show_bar = sys.stdout.isatty() and len(args.inputs) > 1
+    written = failed = 0
     claimed: dict[str, str] = {}
-    for name in tqdm(args.inputs, desc="reconstruct", unit="image", disable=None):
+    for name in tqdm(args.inputs, desc="reconstruct", unit="photo", disable=not show_bar, file=sys.stdout):
         try:
             stem = pathlib.Path(name).stem
             if stem in claimed:
                 raise SingleHDRError(f"{name}: output name {stem!r} is already used by {claimed[stem]}")
             claimed[stem] = name
-            reconstructor.reconstruct_file(
+            paths = reconstructor.reconstruct_file(
                 name, args.output, file_format=args.format, preview=args.preview,
                 curve_csv=args.curve_csv, overwrite=args.overwrite,
             )
@@ -122,7 +148,16 @@ def _reconstruct(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001 - one bad input must not stop the others
             failed += 1
             tqdm.write(f"singlehdr: {name}: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+        else:
+            written += len(paths)
+            if not show_bar:
+                print("\n".join(f"wrote {path}" for path in paths), flush=True)
+    print(f"{_count(written, 'file')} written, {_count(failed, 'input')} failed")
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -166,12 +201,36 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _beam(args: argparse.Namespace) -> int:
+    try:
+        from singlehdr_tf import beam
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("apache_beam"):
+            raise
+        message = 'singlehdr beam: Apache Beam is not installed (pip install "singlehdr_tf[beam]")'
+        raise SingleHDRError(message) from None
+
+    counts = beam.run(args.input_glob, args.output_dir, file_format=args.format, model=args.model,
+                      overwrite=args.overwrite, pipeline_args=args.forwarded)
+    print(beam.format_summary(counts, args.output_dir))
+    return EXIT_SOME_FAILED if counts["failures"] else EXIT_OK
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from singlehdr_tf.evaluation import contact_sheet
+
+    print(f"wrote {contact_sheet.run(args)}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``singlehdr``; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" not in itertools.takewhile(lambda argument: argument.startswith("-"), argv):
+        quiet.import_tensorflow()  # before build_parser, whose subcommands import TensorFlow
     parser = build_parser()
     args, forwarded = parser.parse_known_args(argv)
-    if args.command == "train":
+    if args.command in ("train", "beam"):
         args.forwarded = forwarded
     elif forwarded:
         parser.error(f"unrecognized arguments: {' '.join(forwarded)}")

@@ -175,7 +175,7 @@ def fit_curve_basis(inverse_curves: np.ndarray, sample_weights: np.ndarray, k: i
     and there the arithmetic mean sits above most curves: on held-out training scenes the
     log-domain mean, used as the curve, gave 0.91 instead of 1.10 stops with modern encodings and
     0.80 instead of 0.86 with DoRF curves (``tools/score_fixed_curves.py``,
-    ``training_logs/fixed_curves.json``; inverse sRGB: 0.89 and 0.89). The geometric mean of
+    ``release/logs/fixed_curves.json``; inverse sRGB: 0.89 and 0.89). The geometric mean of
     non-decreasing curves is non-decreasing, so it is a valid curve. The components are the
     weighted principal directions of the curves around the prior (linear, so the curve stays
     ``g = P(prior + w @ H)``), each sign fixed so that its largest entry is positive (a

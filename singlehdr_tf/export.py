@@ -5,7 +5,7 @@ signature, the serving graph does its own decoding so clients send raw data).
 Layout written by :func:`export_all` (TF Serving loads ``OUT/NAME`` and serves its highest version)::
 
     OUT/NAME/VERSION/saved_model.pb, variables/     the SavedModel
-    OUT/NAME/VERSION/assets.extra/singlehdr.json    model config and variables (for load_saved_model)
+    OUT/NAME/VERSION/assets.extra/singlehdr.json    model config and variables (read by singlehdr_tf.loading)
     OUT/NAME.tflite                                  float32
     OUT/NAME_fp16.tflite                             float16 weights
     OUT/NAME_dynamic_range.tflite                    int8 weights, dynamic-range quantized
@@ -42,18 +42,13 @@ import numpy as np
 import tensorflow as tf
 
 from singlehdr_tf import models
-from singlehdr_tf.io import MAX_PIXELS, SingleHDRError, atomic_write
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.io import MAX_PIXELS, atomic_write
+from singlehdr_tf.loading import METADATA_FILE, METADATA_FORMAT, build_variables
 from singlehdr_tf.tflite_runner import TFLiteRunner
 
 OUTPUTS = ("hdr", "inverse_crf", "dequantized", "linear")
 """Output names of every signature."""
-
-METADATA_FILE = pathlib.Path("assets.extra") / "singlehdr.json"
-"""Inside a version folder: the model config and variable list. ``assets.extra`` is TF Serving's
-folder for files the graph does not load."""
-
-METADATA_FORMAT = 2
-"""2: each variable is ``[path, shape, checkpoint key]`` (1 had no key; its weights were stored twice)."""
 
 TFLITE_FILES = {
     "float32": "{name}.tflite",
@@ -189,17 +184,11 @@ def _metadata(model: keras.Model, checkpoint_keys: list[str]) -> dict[str, Any]:
     }
 
 
-def _build(model: keras.Model) -> None:
-    """Create the model's variables if it was never called (the smallest input every stage accepts)."""
-    if not model.built or not model.variables:
-        model(np.zeros((1, 32, 32, 3), np.float32), training=False)
-
-
 def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pathlib.Path:
     """Write ``model`` as a SavedModel with the ``serving_default`` and ``encoded_image`` signatures
     and its metadata file to ``version_dir`` (which must not exist yet). Returns the folder."""
     version_dir = pathlib.Path(version_dir)
-    _build(model)
+    build_variables(model)
     archive = keras.export.ExportArchive()
     # No archive.track(model): it would save every weight a second time (the Keras variables beside
     # the tf.Variables the endpoints capture). The metadata maps model variables to checkpoint keys.
@@ -210,49 +199,6 @@ def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pat
     (version_dir / METADATA_FILE).parent.mkdir(exist_ok=True)
     (version_dir / METADATA_FILE).write_text(json.dumps(_metadata(model, _checkpoint_keys(model, version_dir)), indent=1))
     return version_dir
-
-
-def latest_version(model_dir: str | os.PathLike) -> int | None:
-    """The highest integer-named SavedModel version in ``model_dir`` (TF Serving's choice), or None."""
-    model_dir = pathlib.Path(model_dir)
-    if not model_dir.is_dir():
-        return None
-    versions = [int(path.name) for path in model_dir.iterdir()
-                if path.name.isdigit() and (path / "saved_model.pb").is_file()]
-    return max(versions, default=None)
-
-
-def load_saved_model(version_dir: str | os.PathLike) -> keras.Model:
-    """Rebuild the Keras model of a SavedModel written by :func:`write_saved_model`: the config
-    from its metadata file, the weights read from its variables checkpoint (no graph is loaded)."""
-    version_dir = pathlib.Path(version_dir)
-    where = os.fspath(version_dir)
-    try:
-        metadata = json.loads((version_dir / METADATA_FILE).read_text())
-    except FileNotFoundError:
-        raise SingleHDRError(f"{where}: not a singlehdr_tf SavedModel (no {METADATA_FILE})") from None
-    except (OSError, ValueError) as error:
-        raise SingleHDRError(f"{where}: unreadable {METADATA_FILE} ({error})") from None
-    if metadata.get("format") != METADATA_FORMAT:
-        raise SingleHDRError(f"{where}: unsupported metadata format {metadata.get('format')!r} "
-                             f"(this version of singlehdr_tf reads {METADATA_FORMAT}; export the model again)")
-    model = models.build_model(metadata["model_config"])
-    _build(model)
-    expected = [[models.relative_path(variable), list(variable.shape)] for variable in model.variables]
-    if expected != [entry[:2] for entry in metadata["variables"]]:
-        raise SingleHDRError(f"{where}: the stored variables do not match its model config "
-                             "(written by another version of singlehdr_tf?)")
-    try:
-        reader = tf.train.load_checkpoint(os.fspath(version_dir / "variables" / "variables"))
-        values = [reader.get_tensor(key) for _, _, key in metadata["variables"]]
-    except (tf.errors.OpError, ValueError) as error:
-        raise SingleHDRError(f"{where}: cannot read the variables ({str(error).splitlines()[0]})") from None
-    for variable, value in zip(model.variables, values):
-        if tuple(value.shape) != tuple(variable.shape):
-            raise SingleHDRError(f"{where}: variable {variable.path} has shape {value.shape}, "
-                                 f"the model config needs {tuple(variable.shape)}")
-        variable.assign(value)
-    return model
 
 
 def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32") -> bytes:

@@ -29,6 +29,7 @@ import OpenImageIO as oiio
 from PIL import ExifTags, Image, ImageDraw
 
 from singlehdr_tf import color
+from singlehdr_tf.errors import SingleHDRError
 
 PathLike = str | os.PathLike
 
@@ -53,10 +54,6 @@ EXPOSURE_GAP = 4
 """Black pixels between the frames of :func:`exposure_strip`."""
 EXPOSURE_LABEL_HEIGHT = 14
 """Height of the band above the frames of :func:`exposure_strip` that holds their labels."""
-
-
-class SingleHDRError(Exception):
-    """The package's error for bad files and inputs; the message is ``"<path or input>: <reason>"``."""
 
 
 def _fail(path: PathLike, reason: str) -> SingleHDRError:
@@ -170,11 +167,11 @@ def read_photo(path: PathLike) -> tuple[np.ndarray, color.InputColour]:
                 if image.format not in _LDR_FORMATS:
                     raise _fail(path, f"unsupported image format {image.format} (expected JPEG, PNG, TIFF or WebP)")
                 _check_pixels(path, image.width, image.height)
-                colour = color.input_colour(path, image)
-                if _is_16bit_colour(image):
+                if _is_16bit_colour(image):  # before anything loads the image, which empties image.tile
                     pixels = _read_oiio(path, "uint16")[0]
                 else:
                     pixels = _pil_to_rgb(path, image)
+                colour = color.input_colour(path, image)
                 orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except SingleHDRError:
         raise

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "image"

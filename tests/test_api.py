@@ -1,5 +1,6 @@
 """Tests of singlehdr_tf.api: loading models, reconstruction at any size (tiling), input checks."""
 
+import hashlib
 import json
 import os
 import pathlib
@@ -11,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 import singlehdr_tf
-from singlehdr_tf import SingleHDRError, api, crf, export, io, models
-from singlehdr_tf.models import precision
-from singlehdr_tf.training.run_dir import named_weights
+from singlehdr_tf import SingleHDRError, api, crf, export, io, loading, models
+from singlehdr_tf.loading import named_weights
+from singlehdr_tf.models import precision, presets
 
 
 @pytest.fixture(scope="module")
@@ -182,29 +183,53 @@ def test_package_exports_load_and_reconstructor():
 
 def test_shipped_models_are_the_repository_saved_models_folder():
     repository = pathlib.Path(__file__).resolve().parent.parent
-    if pathlib.Path(api.__file__).resolve().parent != repository / "singlehdr_tf":
+    if pathlib.Path(loading.__file__).resolve().parent != repository / "singlehdr_tf":
         pytest.skip("testing an installed package")
-    assert api.SHIPPED_MODELS.is_symlink()  # setuptools copies the linked files into wheels
-    assert api.SHIPPED_MODELS.resolve() == (repository / "saved_models").resolve()
+    assert loading.SHIPPED_MODELS == repository / "saved_models"
 
 
-def test_shipped_names_load_and_unknown_names_list_them(tiny_model, whole, saved_model_dir, rng, tmp_path,
-                                                        monkeypatch):
-    monkeypatch.setattr(api, "SHIPPED_MODELS", tmp_path)
-    with pytest.raises(SingleHDRError, match="no shipped model 'lite'.*none installed"):
-        api.load("lite")
-    shutil.copytree(saved_model_dir, tmp_path / "mini" / "1")
+def _mini_preset(saved_model_dir, tiny_model, **changes) -> presets.Preset:
+    """A preset of the tiny test model, shipped as version 3 (what a release would list)."""
+    files = ("variables/variables.data-00000-of-00001", str(loading.METADATA_FILE))
+    config = tiny_model.get_config()
+    fields = dict(name="mini", description="test", architecture="tiny", version=3, training_runs=(),
+                  settings={key: config[key] for key in ("curve_shrinkage", "use_refinement")},
+                  sha256={file: hashlib.sha256((saved_model_dir / file).read_bytes()).hexdigest() for file in files})
+    return presets.Preset(**{**fields, **changes})
+
+
+def test_shipped_names_load_their_preset_and_unknown_names_list_them(tiny_model, whole, saved_model_dir, rng,
+                                                                     tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "SHIPPED_MODELS", tmp_path)
+    monkeypatch.setattr(presets, "PRESETS", {"mini": _mini_preset(saved_model_dir, tiny_model)})
+    with pytest.raises(SingleHDRError, match="no shipped model 'tiny'.*none installed"):
+        api.load("tiny")
+    shutil.copytree(saved_model_dir, tmp_path / "mini" / "1")  # not the preset's version: ignored
+    assert loading.shipped_model_names() == []
     shutil.copytree(saved_model_dir, tmp_path / "mini" / "3")
-    (tmp_path / "mini" / "7").mkdir()  # not a SavedModel: ignored
-    assert api.shipped_model_names() == ["mini"]
+    assert loading.shipped_model_names() == ["mini"]
     image = photo(rng, 40, 40)
     loaded = api.load("mini", max_pixels=1 << 20)
     assert loaded.max_pixels == 1 << 20
     np.testing.assert_allclose(loaded.reconstruct(image), whole.reconstruct(image), rtol=1e-6)
     with pytest.raises(SingleHDRError, match="not a shipped model.*shipped models: mini"):
         api.load("no_such_model")
-    with pytest.raises(SingleHDRError, match="no shipped model 'lite'.*shipped models: mini"):
-        api.load("lite")
+    with pytest.raises(SingleHDRError, match="no shipped model 'tiny'.*shipped models: mini"):
+        api.load("tiny")
+
+
+def test_a_shipped_model_that_does_not_match_its_preset_is_refused(tiny_model, saved_model_dir, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(loading, "SHIPPED_MODELS", tmp_path)
+    shutil.copytree(saved_model_dir, tmp_path / "mini" / "3")
+    stale = _mini_preset(saved_model_dir, tiny_model, sha256={"assets.extra/singlehdr.json": "0" * 64})
+    monkeypatch.setattr(presets, "PRESETS", {"mini": stale})
+    with pytest.raises(SingleHDRError, match="singlehdr.json: missing or not the file of the shipped model 'mini'"):
+        api.load("mini")
+    other = _mini_preset(saved_model_dir, tiny_model, settings={"curve_shrinkage": 0.25})
+    monkeypatch.setattr(presets, "PRESETS", {"mini": other})
+    with pytest.raises(SingleHDRError, match="differs from preset 'mini' in curve_shrinkage"):
+        api.load("mini")
 
 
 def test_bfloat16_precision_runs_the_convolutions_in_bfloat16_and_keeps_outputs_float32(

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from singlehdr_tf import baselines, camera, crf
+from singlehdr_tf import camera, crf
+from singlehdr_tf.evaluation import baselines
 
 
 def grey(value, shape=(16, 16)):

@@ -1,7 +1,10 @@
 """Tests of the ``singlehdr`` command: argument parsing, batch reconstruction, delegation."""
 
 import csv
+import os
 import pathlib
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -83,6 +86,34 @@ def test_reconstruct_writes_every_good_input_and_reports_each_bad_one(model_file
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("singlehdr:")]
     assert len(errors) == 2
     assert "broken.png" in errors[0] and "missing.jpg: file not found" in errors[1]
+
+
+def _run_cli(*arguments):
+    """``python -m singlehdr_tf.cli ARGUMENTS`` in a fresh process, as from a user's shell (no
+    TF_CPP_MIN_LOG_LEVEL): the exit status, stdout and stderr."""
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.run([sys.executable, "-m", "singlehdr_tf.cli", *map(str, arguments)], env=environment,
+                             capture_output=True, text=True, timeout=600)
+    return process.returncode, process.stdout, process.stderr
+
+
+def test_the_command_prints_one_line_per_file_and_a_summary_and_no_tensorflow_logs(model_file, photos, tmp_path):
+    out = tmp_path / "out"
+    status, stdout, stderr = _run_cli("reconstruct", photos / "a.png", photos / "broken.png", "-o", out,
+                                      "--model", model_file, "--format", "uhdr", "--preview")
+    assert status == cli.EXIT_SOME_FAILED
+    assert stdout.splitlines() == [f"wrote {out / name}" for name in ("a_hdr.jpg", "a_preview.png", "a_exposures.png")] + [
+        "3 files written, 1 input failed"]
+    assert "cuInit" not in stderr and "absl" not in stderr
+    (error,) = stderr.splitlines()  # nothing but the failed input's reason
+    assert error.startswith(f"singlehdr: {photos / 'broken.png'}: ")
+
+
+def test_verbose_shows_the_tensorflow_logs(model_file, photos, tmp_path):
+    status, stdout, stderr = _run_cli("--verbose", "reconstruct", photos / "a.png", "-o", tmp_path / "out",
+                                      "--model", model_file)
+    assert status == cli.EXIT_OK and stdout.splitlines()[-1] == "1 file written, 0 inputs failed"
+    assert "absl::InitializeLog" in stderr
 
 
 def test_reconstruct_never_overwrites_unless_asked(model_file, loaded_once, photos, tmp_path, capsys):

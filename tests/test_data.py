@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from singlehdr_tf import camera, crf
 from singlehdr_tf.data import DataConfig, geometry, list_hdr_files, make_dataset
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 CROP = 32
 QUIET = DataConfig(crop_size=CROP, max_side=64, sensor_noise=False, jpeg=False)

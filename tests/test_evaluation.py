@@ -8,9 +8,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from singlehdr_tf import baselines, camera, crf, io, metrics, modern_curves
-from singlehdr_tf.evaluation import contact_sheet, methods, report, synth
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf import camera, cli, crf, io, metrics, modern_curves
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.evaluation import baselines, contact_sheet, methods, report, synth
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -252,16 +252,13 @@ def test_evaluate_jpeg_inputs_and_bad_arguments(test_set, tmp_path):
         report.evaluate(tmp_path, {"srgb": baselines.inverse_srgb}, tmp_path)
 
 
-def test_command_line_entry_points(hdr_dir, tmp_path, capsys):
-    assert synth.main([str(hdr_dir), str(tmp_path / "set"), "--crop-size", "24", "--clip-fractions", "0.1"]) == 0
-    assert (
-        report.main(["--data", str(tmp_path / "set"), "--baselines", "srgb,oracle", "--out", str(tmp_path / "report")])
-        == 0
-    )
+def test_synth_and_evaluate_commands(hdr_dir, tmp_path, capsys):
+    assert cli.main(["synth", str(hdr_dir), str(tmp_path / "set"), "--crop-size", "24", "--clip-fractions", "0.1"]) == 0
+    arguments = ["evaluate", "--data", str(tmp_path / "set"), "--baselines", "srgb,oracle", "--out"]
+    assert cli.main([*arguments, str(tmp_path / "report")]) == cli.EXIT_OK
     assert (tmp_path / "report" / "report.md").is_file()
-    with pytest.raises(SystemExit) as error:
-        report.main(["--data", str(tmp_path / "missing"), "--baselines", "srgb", "--out", str(tmp_path / "r")])
-    assert error.value.code == 1
+    assert cli.main(["evaluate", "--data", str(tmp_path / "missing"), "--baselines", "srgb", "--out",
+                     str(tmp_path / "r")]) == cli.EXIT_USAGE
     assert "no test-set manifest" in capsys.readouterr().err
 
 
@@ -271,7 +268,7 @@ def test_real_sheet_shows_input_and_each_method(tmp_path, rng):
     for name in ("a.png", "b.jpg"):
         io.write_ldr(photos / name, (rng.random((40, 60, 3)) * 255).astype(np.uint8))
     out = tmp_path / "sheet.png"
-    assert contact_sheet.main([str(photos), str(out), "--baselines", "srgb,kovaleski14", "--max-side", "30"]) == 0
+    assert cli.main(["sheet", str(photos), str(out), "--baselines", "srgb,kovaleski14", "--max-side", "30"]) == 0
     sheet = io.read_ldr(out)
     height = contact_sheet.THUMBNAIL_HEIGHT
     width = round(60 * height / 40)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from singlehdr_tf import SingleHDRError, export, models
+from singlehdr_tf import SingleHDRError, export, loading, models
 from singlehdr_tf.tflite_runner import TFLiteRunner
 
 SIZES = [(32, 32), (45, 67), (80, 56)]
@@ -46,9 +46,9 @@ def test_export_writes_the_tf_serving_layout_and_tflite_files(exported):
     assert (out / "tiny" / "1" / "saved_model.pb").is_file()
     assert (out / "tiny" / "1" / "variables").is_dir()
     assert sorted(path.name for path in (out / "tiny").iterdir()) == ["1"]  # no staging leftovers
-    metadata = json.loads((out / "tiny" / "1" / export.METADATA_FILE).read_text())
+    metadata = json.loads((out / "tiny" / "1" / loading.METADATA_FILE).read_text())
     assert metadata["model_config"]["dequantization_filters"] == list(models.MODEL_CONFIGS["tiny"]["dequantization_filters"])
-    assert export.latest_version(out / "tiny") == 1
+    assert loading.latest_version(out / "tiny") == 1
     sizes = {path.name: path.stat().st_size for path in paths[1:]}
     assert sizes["tiny_fp16.tflite"] < sizes["tiny.tflite"]
 
@@ -111,7 +111,7 @@ def test_encoded_image_signature_decodes_png_and_jpeg_in_the_graph(exported, inp
 
 
 def test_load_saved_model_rebuilds_the_keras_model(tiny_model, exported):
-    model = export.load_saved_model(exported[0] / "tiny" / "1")
+    model = loading.load_saved_model(exported[0] / "tiny" / "1")
     assert isinstance(model, models.SingleHDR)
     for variable, expected in zip(model.variables, tiny_model.variables, strict=True):
         np.testing.assert_array_equal(variable.numpy(), expected.numpy())
@@ -120,7 +120,7 @@ def test_load_saved_model_rebuilds_the_keras_model(tiny_model, exported):
 def test_a_model_loaded_from_a_keras_file_exports_and_loads_back(tiny_model, tmp_path):
     tiny_model.save(tmp_path / "tiny.keras")
     reloaded = keras.saving.load_model(tmp_path / "tiny.keras")
-    model = export.load_saved_model(export.write_saved_model(reloaded, tmp_path / "saved" / "1"))
+    model = loading.load_saved_model(export.write_saved_model(reloaded, tmp_path / "saved" / "1"))
     for variable, expected in zip(model.variables, tiny_model.variables, strict=True):
         np.testing.assert_array_equal(variable.numpy(), expected.numpy())
 
@@ -134,7 +134,7 @@ def test_saved_model_stores_each_weight_once(tiny_model, exported):
 
 def test_load_saved_model_refuses_foreign_or_mismatched_folders(exported, tmp_path):
     with pytest.raises(SingleHDRError, match="not a singlehdr_tf SavedModel"):
-        export.load_saved_model(tmp_path)
+        loading.load_saved_model(tmp_path)
     version_dir = exported[0] / "tiny" / "1"
     copy = tmp_path / "copy"
     copy.mkdir()
@@ -142,11 +142,11 @@ def test_load_saved_model_refuses_foreign_or_mismatched_folders(exported, tmp_pa
         if path.is_file():
             (copy / path.relative_to(version_dir)).parent.mkdir(parents=True, exist_ok=True)
             (copy / path.relative_to(version_dir)).write_bytes(path.read_bytes())
-    metadata = json.loads((copy / export.METADATA_FILE).read_text())
+    metadata = json.loads((copy / loading.METADATA_FILE).read_text())
     metadata["model_config"]["refinement_filters"] = [6, 8]
-    (copy / export.METADATA_FILE).write_text(json.dumps(metadata))
+    (copy / loading.METADATA_FILE).write_text(json.dumps(metadata))
     with pytest.raises(SingleHDRError, match="do not match its model config"):
-        export.load_saved_model(copy)
+        loading.load_saved_model(copy)
 
 
 def test_existing_exports_are_only_replaced_when_asked(tiny_model, tmp_path, monkeypatch):

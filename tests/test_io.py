@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 
 import singlehdr_tf
 from singlehdr_tf import io
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 
 def _hdr_image(rng, height=24, width=40):

@@ -1,4 +1,5 @@
-"""Loss terms and stage weightings (singlehdr_tf.losses), on tiny hand-checkable tensors."""
+"""Loss terms (singlehdr_tf.training.losses) and stage weightings (singlehdr_tf.training.stages), on tiny
+hand-checkable tensors."""
 
 import math
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from singlehdr_tf import SingleHDRError, losses
+from singlehdr_tf import SingleHDRError
+from singlehdr_tf.training import losses, stages
 
 
 def _batch(rng, size=8, batch=2):
@@ -61,11 +63,11 @@ def test_exposure_weight_gates_saturated_and_black_crops():
     np.testing.assert_array_equal(losses.exposure_weight(ldr), [0.0, 0.0, 1.0])
 
 
-@pytest.mark.parametrize("stage", sorted(losses.STAGE_WEIGHTS))
+@pytest.mark.parametrize("stage", list(stages.STAGES))
 def test_stage_loss_is_the_weighted_sum_of_its_terms(rng, stage):
     outputs, batch = _batch(rng)
-    total, terms = losses.stage_loss(stage, outputs, batch)
-    weights = losses.STAGE_WEIGHTS[stage]
+    total, terms = stages.stage_loss(stage, outputs, batch)
+    weights = stages.STAGES[stage].weights
     assert set(terms) == {name for name in weights if name != "perceptual"}  # no VGG: term off
     assert total.shape == (2,)
     expected = sum(weights[name] * value for name, value in terms.items())
@@ -75,21 +77,21 @@ def test_stage_loss_is_the_weighted_sum_of_its_terms(rng, stage):
 
 def test_stage_loss_takes_other_weights_for_some_terms(rng):
     outputs, batch = _batch(rng)
-    _, default_terms = losses.stage_loss("linearization", outputs, batch)
-    total, terms = losses.stage_loss("linearization", outputs, batch, weight_overrides={"inverse_crf_log": 0.0,
+    _, default_terms = stages.stage_loss("linearization", outputs, batch)
+    total, terms = stages.stage_loss("linearization", outputs, batch, weight_overrides={"inverse_crf_log": 0.0,
                                                                                         "linear": 2.0})
     assert set(terms) == {"linear", "inverse_crf"}  # weight 0: not computed
     np.testing.assert_allclose(total, 2.0 * default_terms["linear"] + 0.1 * default_terms["inverse_crf"], rtol=1e-6)
-    assert losses.STAGE_WEIGHTS["linearization"]["linear"] == 1.0  # the defaults stay
+    assert stages.STAGES["linearization"].weights["linear"] == 1.0  # the defaults stay
     with pytest.raises(ValueError, match=r"no loss terms \['hallucination'\]"):
-        losses.stage_weights("linearization", {"hallucination": 1.0})
+        stages.stage_weights("linearization", {"hallucination": 1.0})
 
 
 def test_joint_weights_are_the_papers():
     paper_joint = {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0, "hallucination": 1.0,
                    "perceptual": 0.001, "total_variation": 0.1}
-    assert losses.STAGE_WEIGHTS["joint"] == {**paper_joint, "inverse_crf_log": 0.04}
-    assert losses.STAGE_WEIGHTS["linearization"] == {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004}
+    assert stages.STAGES["joint"].weights == {**paper_joint, "inverse_crf_log": 0.04}
+    assert stages.STAGES["linearization"].weights == {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004}
 
 
 def test_log_curve_term_is_in_stops_and_ignores_values_below_the_floor():
@@ -114,16 +116,16 @@ def test_log_curve_term_is_in_stops_and_ignores_values_below_the_floor():
 def test_hdr_terms_score_the_stage_output(rng):
     outputs, batch = _batch(rng)
     outputs["refined"] = batch["hdr"]  # a perfect final output: only TV remains in the HDR terms
-    _, terms = losses.stage_loss("joint", outputs, batch)
+    _, terms = stages.stage_loss("joint", outputs, batch)
     assert float(tf.reduce_max(terms["hallucination"])) == 0.0
-    _, terms = losses.stage_loss("hallucination", outputs, batch)
+    _, terms = stages.stage_loss("hallucination", outputs, batch)
     assert float(tf.reduce_min(terms["hallucination"])) > 0.0
 
 
 def test_gated_crops_keep_only_the_dequantization_term(rng):
     outputs, batch = _batch(rng)
     batch["ldr"] = tf.ones_like(batch["ldr"])  # fully saturated inputs
-    _, terms = losses.stage_loss("joint", outputs, batch)
+    _, terms = stages.stage_loss("joint", outputs, batch)
     assert float(tf.reduce_min(terms["dequantization"])) > 0.0
     for name in ("linear", "inverse_crf", "inverse_crf_log", "hallucination", "total_variation"):
         assert float(tf.reduce_max(terms[name])) == 0.0
@@ -132,7 +134,7 @@ def test_gated_crops_keep_only_the_dequantization_term(rng):
 def test_unknown_stage_is_refused(rng):
     outputs, batch = _batch(rng)
     with pytest.raises(ValueError, match="unknown training stage"):
-        losses.stage_loss("pretraining", outputs, batch)
+        stages.stage_loss("pretraining", outputs, batch)
 
 
 def test_perceptual_loss_from_a_weights_file(rng, vgg_weights):
@@ -147,7 +149,7 @@ def test_perceptual_loss_from_a_weights_file(rng, vgg_weights):
     assert value.shape == (2,) and np.all(value.numpy() > 0)
     gradient = tape.gradient(summed, prediction)
     assert float(tf.reduce_max(tf.abs(gradient))) > 0.0
-    total, terms = losses.stage_loss("hallucination", outputs, batch, perceptual)
+    total, terms = stages.stage_loss("hallucination", outputs, batch, perceptual)
     np.testing.assert_allclose(total, terms["hallucination"] + 0.001 * terms["perceptual"]
                                + 0.1 * terms["total_variation"], rtol=1e-6)
 

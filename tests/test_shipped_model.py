@@ -1,5 +1,6 @@
 """The model that ships in saved_models/: it loads by default, runs on the bundled examples and its
-TFLite file agrees with it. (Its quality is measured by tools/release_lite.sh, not here.)"""
+TFLite file agrees with it; a checkout without it fails here. (Its quality is measured by
+tools/release_lite.sh, not here.)"""
 
 import json
 import pathlib
@@ -8,33 +9,25 @@ import numpy as np
 import pytest
 
 import singlehdr_tf
-from singlehdr_tf import api, export, io, models
+from singlehdr_tf import export, io
+from singlehdr_tf.models import presets
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "st_peters_ldr.png"
-
-pytestmark = pytest.mark.skipif("lite" not in api.shipped_model_names(), reason="no shipped lite model")
-
 
 @pytest.fixture(scope="module")
 def shipped():
     return singlehdr_tf.load()
 
 
-RELEASE_SETTINGS = ("dequantization_max_step", "use_refinement", "curve_shrinkage")
-"""Set at export from the choices on held-out scenes, not by the architecture preset."""
-
-
-def test_load_without_arguments_gives_the_shipped_lite_model(shipped):
+def test_load_without_arguments_gives_the_lite_preset(shipped):
     config = json.loads(json.dumps(shipped.model.get_config()))
-    for key, value in json.loads(json.dumps(models.MODEL_CONFIGS["lite"])).items():
-        if key in RELEASE_SETTINGS:
-            continue
-        assert config[key] == pytest.approx(value) if isinstance(value, float) else config[key] == value, key
+    expected = json.loads(json.dumps(presets.PRESETS["lite"].model_config()))
+    assert {key: config[key] for key in expected} == expected
 
 
 def test_the_shipped_settings_are_the_ones_chosen_on_held_out_scenes(shipped):
-    logs = REPO / "training_logs"
+    logs = REPO / "release/logs"
     stages = json.loads((logs / "stage_settings.json").read_text())
     shrinkage = json.loads((logs / "curve_shrinkage.json").read_text())["chosen_shrinkage"]
     config = shipped.model.get_config()

@@ -19,11 +19,11 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from singlehdr_tf import SingleHDRError, api, camera, crf, io, losses
+from singlehdr_tf import SingleHDRError, api, camera, crf, io
+from singlehdr_tf.loading import named_weights
 from singlehdr_tf.models import build_model
-from singlehdr_tf.training import STAGES, load_config, make_strategy, train
+from singlehdr_tf.training import STAGES, load_config, make_strategy, stages, steps, train
 from singlehdr_tf.training.loop import _initialise_from, _split_files
-from singlehdr_tf.training.run_dir import named_weights
 from singlehdr_tf.training.steps import make_train_step
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -275,14 +275,14 @@ def test_validation_files_held_out_of_training(hdr_dir):
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(hdr_dir, tmp_path, monkeypatch):
     calls = tf.Variable(0)
-    stage_loss = losses.stage_loss
+    stage_loss = stages.stage_loss
 
     def poisoned(stage, outputs, batch, perceptual=None, weight_overrides=None):  # the 4th step's loss is NaN
         total, terms = stage_loss(stage, outputs, batch, perceptual, weight_overrides)
         calls.assign_add(1)
         return total + tf.where(calls >= 4, np.nan, 0.0), terms
 
-    monkeypatch.setattr(losses, "stage_loss", poisoned)
+    monkeypatch.setattr(steps, "stage_loss", poisoned)
     config = tiny_config(stages=[{"stage": "dequantization", "steps": 8}])
     with pytest.raises(SingleHDRError, match="diverged at step 4"):
         train(config, hdr_dir, tmp_path / "run")

@@ -1,6 +1,6 @@
 """Throughput of the HDR-SYNTH data pipeline, and what its exposure augmentation produces.
 
-    python tools/bench_data.py DIR [--seconds 30] [--batch 8] [--crop 256] [--out benchmarks/data.json]
+    python tools/bench_data.py DIR [--seconds 30] [--batch 8] [--crop 256] [--out release/benchmarks/data.json]
 
 Builds :func:`singlehdr_tf.data.make_dataset` on the HDR folder ``DIR`` with the default
 ``DataConfig`` (crop ``--crop``), pulls one untimed warm-up batch (tracing), then batches for
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path, default=REPO / "benchmarks" / "data.json")
+    parser.add_argument("--out", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "data.json")
     args = parser.parse_args()
 
     config = DataConfig(crop_size=args.crop)

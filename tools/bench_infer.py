@@ -2,7 +2,7 @@
 and image size, with the model's FLOPs and the share of this machine's measured matmul peak.
 
     python tools/bench_infer.py [--model lite] [--sizes 0.25 1 4 12 24] [--repeats 5]
-                                [--json benchmarks/infer.json] [--markdown benchmarks/infer.md]
+                                [--json release/benchmarks/infer.json] [--markdown release/benchmarks/infer.md]
 
 Backends (``--backends``):
 
@@ -294,7 +294,7 @@ def add_reference_ratios(cases: list[dict]) -> None:
 def resolve_model(name_or_path: str):
     """``(model, description, untrained)`` for a shipped name, a model path or a config name."""
     from singlehdr_tf import api, models
-    from singlehdr_tf.io import SingleHDRError
+    from singlehdr_tf.errors import SingleHDRError
 
     try:
         return api.load_model(name_or_path), name_or_path, False
@@ -428,8 +428,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="LiteRT threads (default: all cores)")
     parser.add_argument("--cpu", action="store_true", help="hide GPUs from TensorFlow (GPUs are used when present)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per case")
-    parser.add_argument("--json", type=pathlib.Path, default=REPO / "benchmarks" / "infer.json")
-    parser.add_argument("--markdown", type=pathlib.Path, default=REPO / "benchmarks" / "infer.md")
+    parser.add_argument("--json", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "infer.json")
+    parser.add_argument("--markdown", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "infer.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

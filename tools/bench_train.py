@@ -1,13 +1,13 @@
 """Training speed of every stage of the ``lite`` and ``paper`` models, and of the data pipeline.
 
-    python tools/bench_train.py [--data ../shared/data/hdr/train] [--out benchmarks/train.json]
+    python tools/bench_train.py [--data ../shared/data/hdr/train] [--out release/benchmarks/train.json]
 
 For each model and stage: one training step (:func:`singlehdr_tf.training.steps.make_train_step`,
 Adam, the default strategy) on a fixed batch of 8 256x256 crops from the pipeline, ``--warmup``
 untimed steps (tracing), then timed steps for about ``--seconds`` (at least 1, at most 20) ->
 steps/s and images/s. Then the pipeline alone (:func:`singlehdr_tf.data.make_dataset`, default
 ``DataConfig``): images/s over ``--batches`` batches after one warm-up batch. Results, with the
-machine and its load average, go to ``benchmarks/train.json``. The perceptual term is off (no
+machine and its load average, go to ``release/benchmarks/train.json``. The perceptual term is off (no
 VGG16 weights), as in a run without ``perceptual_weights``.
 """
 
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path, default=REPO.parent / "shared" / "data" / "hdr" / "train",
                         help="folder of training HDR images (default: ../shared/data/hdr/train)")
-    parser.add_argument("--out", type=pathlib.Path, default=REPO / "benchmarks" / "train.json")
+    parser.add_argument("--out", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "train.json")
     parser.add_argument("--models", nargs="+", default=["lite", "paper"])
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps per stage (the first traces)")
     parser.add_argument("--seconds", type=float, default=8.0,

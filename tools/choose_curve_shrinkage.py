@@ -21,7 +21,7 @@ must beat the prior on both kinds of camera, not on their average, where one can
 ``singlehdr export --curve-shrinkage`` then bakes ``s`` in.
 
     python tools/choose_curve_shrinkage.py runs/lite --data ../shared/data/hdr/train \
-        --out training_logs/curve_shrinkage.json
+        --out release/logs/curve_shrinkage.json
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=pathlib.Path, required=True, help="the run's training HDR folder")
     parser.add_argument("--batches", type=int, default=24, help="batches of 8 crops to measure on")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the held-out crops")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("training_logs/curve_shrinkage.json"))
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("release/logs/curve_shrinkage.json"))
     args = parser.parse_args(argv)
     result = measure(args.run_dir, args.data, args.batches, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)

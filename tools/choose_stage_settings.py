@@ -15,7 +15,7 @@ sets from the held-out files (never from validation), with training curves and m
     singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
     singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
     python tools/choose_stage_settings.py runs/NEW sets/held_out_dorf sets/held_out_modern \
-        --out training_logs/stage_settings.json
+        --out release/logs/stage_settings.json
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ curves win and lose. For held-out training scenes (``sets/held_out_*``, see
 ``tools/choose_stage_settings.py``); the validation sets are scored by ``singlehdr evaluate``.
 
     python tools/curve_error_by_family.py runs/lite_modern sets/held_out_modern sets/held_out_dorf \
-        [--out training_logs/curve_error_by_family.json]
+        [--out release/logs/curve_error_by_family.json]
 
 A run folder is read from its latest checkpoint tensor by tensor into the current ``lite`` model,
 so runs whose other networks changed shape since can still be measured.
@@ -18,12 +18,11 @@ import pathlib
 
 import numpy as np
 
-from singlehdr_tf import baselines
-from singlehdr_tf.evaluation import report
+from singlehdr_tf.evaluation import baselines, report
 from singlehdr_tf.io import write_json
 from singlehdr_tf.layers import InverseCRF
+from singlehdr_tf.loading import read_weights
 from singlehdr_tf.models import build_model, copy_matching_weights
-from singlehdr_tf.training.run_dir import read_weights
 
 SHRINKAGES = (1.0, 0.8, 0.6, 0.4, 0.0)
 

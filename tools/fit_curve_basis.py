@@ -7,7 +7,7 @@ weight, the modern ones from a stream that neither the evaluation bank nor the d
 report gives, for each curve set and basis, the mean squared error of the best curve of the form
 ``prior + w @ basis`` (the floor of any network predicting the weights) and of the prior alone.
 
-Usage: ``python tools/fit_curve_basis.py [--components 16] [--report benchmarks/curve_basis.json]``
+Usage: ``python tools/fit_curve_basis.py [--components 16] [--report release/benchmarks/curve_basis.json]``
 (writes the files of ``crf.FITTED_BASES`` to ``singlehdr_tf/resources/crf/``).
 """
 
@@ -20,6 +20,7 @@ import pathlib
 import numpy as np
 
 from singlehdr_tf import crf, io, modern_curves
+
 
 def _errors(inverse: np.ndarray, k: int) -> dict:
     errors = {}
@@ -36,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--components", type=int, default=16, help="components stored (default 16)")
     parser.add_argument("--k", type=int, default=11, help="components the report scores (default 11)")
-    parser.add_argument("--report", default="benchmarks/curve_basis.json")
+    parser.add_argument("--report", default="release/benchmarks/curve_basis.json")
     args = parser.parse_args()
     for file_name, prior_kind in crf.FITTED_BASES.values():
         prior, components = crf.fit_curve_basis(*modern_curves.basis_bank(), args.components, prior_kind)

@@ -18,9 +18,9 @@ import pathlib
 
 import numpy as np
 
-from singlehdr_tf import baselines, metrics
+from singlehdr_tf import metrics
+from singlehdr_tf.evaluation import baselines, report
 from singlehdr_tf.evaluation import methods as methods_module
-from singlehdr_tf.evaluation import report
 from singlehdr_tf.io import atomic_write
 
 LEVELS = ((0, 0), (1, 3), (4, 15), (16, 59), (60, 255))

@@ -6,7 +6,7 @@ as 2 x multiply-adds, plus additions, multiplications, pooling and reductions), 
 estimated by hand. Activations (ReLU, tanh, exp) and gathers have no registered count; they are
 a few operations per output element, well under 1% of the total.
 
-Usage: python tools/model_summary.py [--output benchmarks/models.json] [--size 1024]
+Usage: python tools/model_summary.py [--output release/benchmarks/models.json] [--size 1024]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def summarize(name: str, size: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=pathlib.Path, default=REPO / "benchmarks" / "models.json")
+    parser.add_argument("--output", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "models.json")
     parser.add_argument("--size", type=int, default=1024, help="square input side for the FLOP count")
     parser.add_argument("--configs", nargs="+", default=[n for n in MODEL_CONFIGS if n != "tiny"])
     args = parser.parse_args()

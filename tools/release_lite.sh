@@ -3,13 +3,15 @@
 # the curve shrinkage and the stages switched on (both on held-out training scenes, never on
 # validation), the SavedModel and TFLite files, the two validation sets (modern camera encodings,
 # DoRF test curves), their evaluation reports with all baselines, the real-photo contact sheet and
-# the TFLite parity figures; the run's config and logs go to training_logs/LOGS_NAME/ (list it in
-# SHIPPED_RUNS of tools/write_model_card.py), then the model card and the README's tables.
+# the TFLite parity figures; the run's config and logs go to release/logs/LOGS_NAME/ (add it to
+# the preset's training_runs in singlehdr_tf/models/presets.py, with the settings and sha256 the
+# export chose: tests/test_shipped_model.py and singlehdr_tf.load check them), then the model card
+# and the README's tables.
 # Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOGS_NAME]
 set -euo pipefail
 run=${1:-runs/lite}
 data=${2:-../shared/data}
-logs=training_logs/${3:-base}
+logs=release/logs/${3:-base}
 export PYTHONPATH=${PYTHONPATH:-.}
 
 # Held-out training scenes: the run's last validation.holdout_files training files (by name).
@@ -27,20 +29,20 @@ PY
 [ -d sets/held_out_dorf ] || singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
 [ -d sets/held_out_modern ] || singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
 
-python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out training_logs/curve_shrinkage.json
-shrinkage=$(python -c "import json; print(json.load(open('training_logs/curve_shrinkage.json'))['chosen_shrinkage'])")
-python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out training_logs/stage_settings.json
-step=$(python -c "import json; print(json.load(open('training_logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
-refinement=$(python -c "import json; print('on' if json.load(open('training_logs/stage_settings.json'))['use_refinement'] else 'off')")
+python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out release/logs/curve_shrinkage.json
+shrinkage=$(python -c "import json; print(json.load(open('release/logs/curve_shrinkage.json'))['chosen_shrinkage'])")
+python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out release/logs/stage_settings.json
+step=$(python -c "import json; print(json.load(open('release/logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
+refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")
 singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
 mkdir -p "$logs"
 cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" "$logs/"
 [ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val
 [ -d sets/val_modern ] || singlehdr synth "$data/hdr/val" sets/val_modern --crfs modern
-singlehdr evaluate --data sets/val_modern --model lite --baselines all --out reports/val_modern
-singlehdr evaluate --data sets/val --model lite --baselines all --out reports/val
-python -m singlehdr_tf.evaluation.contact_sheet "$data/ldr" reports/real_photos.png --model lite
+singlehdr evaluate --data sets/val_modern --model lite --baselines all --out release/reports/val_modern
+singlehdr evaluate --data sets/val --model lite --baselines all --out release/reports/val
+singlehdr sheet "$data/ldr" release/reports/real_photos.png --model lite
 python tools/tflite_parity.py lite
 python tools/model_summary.py
 python tools/write_model_card.py

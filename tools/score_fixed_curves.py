@@ -4,7 +4,7 @@ curves and the true curve. For choices of the prior on held-out training scenes
 (``sets/held_out_*``, see ``tools/choose_stage_settings.py``), never on the validation sets.
 
     python tools/score_fixed_curves.py sets/held_out_modern sets/held_out_dorf \
-        [--out training_logs/fixed_curves.json]
+        [--out release/logs/fixed_curves.json]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pathlib
 
 import numpy as np
 
-from singlehdr_tf import baselines, crf, metrics
-from singlehdr_tf.evaluation import report
+from singlehdr_tf import crf, metrics
+from singlehdr_tf.evaluation import baselines, report
 from singlehdr_tf.io import write_json
 
 

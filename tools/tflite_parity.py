@@ -1,6 +1,6 @@
 """Measure how far the exported SavedModel and TFLite variants are from the Keras model.
 
-    python tools/tflite_parity.py lite [--out benchmarks/tflite_parity.json]
+    python tools/tflite_parity.py lite [--out release/benchmarks/tflite_parity.json]
     python tools/tflite_parity.py --config lite     # freshly initialised weights (a smoke figure only)
 
 Exports the model to a temporary folder (:func:`singlehdr_tf.export.export_all`), runs Keras, the
@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="shipped model name or model path (see singlehdr_tf.load)")
     parser.add_argument("--config", help="measure a freshly initialised model of this config instead")
-    parser.add_argument("--out", type=pathlib.Path, default=REPO / "benchmarks" / "tflite_parity.json")
+    parser.add_argument("--out", type=pathlib.Path, default=REPO / "release" / "benchmarks" / "tflite_parity.json")
     args = parser.parse_args()
     if (args.model is None) == (args.config is None):
         parser.error("give a model or --config")

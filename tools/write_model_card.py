@@ -1,8 +1,8 @@
 """Write ``saved_models/MODEL_CARD.md`` from the files that hold the facts, so no number in it is
-typed by hand: the training config and logs (``training_logs/``), the chosen curve shrinkage and
-stage settings, the evaluation reports (``reports/val_modern/report.json``: modern camera
-encodings; ``reports/val/report.json``: DoRF test curves), the model sizes
-(``benchmarks/models.json``) and the sha256 of every shipped file. The README's results tables
+typed by hand: the training config and logs (``release/logs/``), the chosen curve shrinkage and
+stage settings, the evaluation reports (``release/reports/val_modern/report.json``: modern camera
+encodings; ``release/reports/val/report.json``: DoRF test curves), the model sizes
+(``release/benchmarks/models.json``) and the sha256 of every shipped file. The README's results tables
 (between the ``<!-- results -->`` markers) are rewritten from the same reports.
 
     python tools/write_model_card.py [--name lite]
@@ -18,22 +18,10 @@ import pathlib
 import yaml
 
 from singlehdr_tf.io import atomic_write
+from singlehdr_tf.models.presets import PRESETS
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-LOGS = REPO / "training_logs"
-SHIPPED_RUNS = (
-    ("base", "configs/lite.yaml"),
-    ("curve_log", "configs/lite_curve_log.yaml"),
-    ("log_refinement", "configs/lite_log_refinement.yaml"),
-    ("curve_balance", "configs/lite_curve_balance.yaml"),
-    ("modern_bank1", "configs/lite_modern_bank1.yaml"),
-    ("modern", "configs/lite_modern.yaml"),
-    ("modern_highlights", "configs/lite_modern_highlights.yaml"),
-)
-"""The training runs the shipped weights come from, in order: ``(log folder in training_logs/,
-config file)``. ``tools/release_lite.sh RUN DATA NAME`` copies a run's config and logs to
-``training_logs/NAME/``; the first run starts from scratch, each later one from the weights of the
-one before (its ``init_from``)."""
+LOGS = REPO / "release" / "logs"
 HDR_COLUMNS = (
     ("pu21_psnr", "PU21-PSNR (dB) ↑", 2),
     ("log_rmse", "log RMSE (stops) ↓", 3),
@@ -44,7 +32,7 @@ HDR_COLUMNS = (
     ("chroma_error_clipped", "chroma error clipped (°) ↓", 1),
 )
 FAMILY_COLUMNS = (("pu21_psnr", "PU21 dB", 2), ("log_rmse", "stops", 3), ("curve_error", "curve L2", 5))
-REPORTS = {"modern": "reports/val_modern", "dorf": "reports/val"}
+REPORTS = {"modern": "release/reports/val_modern", "dorf": "release/reports/val"}
 """The two validation reports: modern camera encodings and the DoRF test curves."""
 
 
@@ -107,9 +95,9 @@ def ablation_table(report: dict) -> str:
 
 
 def run_section(run: str, config_file: str) -> tuple[str, int, float]:
-    """``(markdown, steps, hours)`` of one training run of :data:`SHIPPED_RUNS`: why it was run
+    """``(markdown, steps, hours)`` of one training run of the preset (:attr:`Preset.training_runs`): why it was run
     (the config file's leading comment), its settings and a table of its stages, from
-    ``training_logs/<run>/``."""
+    ``release/logs/<run>/``."""
     config = yaml.safe_load((LOGS / run / "config.yaml").read_text())
     metrics = [json.loads(line) for line in (LOGS / run / "metrics.jsonl").read_text().splitlines()]
     steps = metrics[-1]["step"]
@@ -129,7 +117,7 @@ def run_section(run: str, config_file: str) -> tuple[str, int, float]:
 {description}
 
 Batch {config['batch_size']}, {config['data'].get('crop_size', 256)}² crops, Adam,
-{config['learning_rate']['schedule']} schedule, seed {config['seed']}. Logs in `training_logs/{run}/`: `config.yaml`,
+{config['learning_rate']['schedule']} schedule, seed {config['seed']}. Logs in `release/logs/{run}/`: `config.yaml`,
 `metrics.jsonl` (losses, speed), `validation.jsonl` (inverse-curve error on the held-out scenes next
 to `g0` and gamma 2.2).
 
@@ -143,8 +131,8 @@ to `g0` and gamma 2.2).
 def card(name: str, reports: dict[str, dict]) -> str:
     shrinkage = json.loads((LOGS / "curve_shrinkage.json").read_text())
     stages = json.loads((LOGS / "stage_settings.json").read_text())
-    sizes = json.loads((REPO / "benchmarks" / "models.json").read_text())["configs"][name]
-    runs = [run_section(run, config_file) for run, config_file in SHIPPED_RUNS]
+    sizes = json.loads((REPO / "release" / "benchmarks" / "models.json").read_text())["configs"][name]
+    runs = [run_section(run, config_file) for run, config_file in PRESETS[name].training_runs]
     steps, hours = sum(run[1] for run in runs), sum(run[2] for run in runs)
     run_sections = "\n".join(run[0] for run in runs)
     files = "\n".join(
@@ -170,7 +158,7 @@ def card(name: str, reports: dict[str, dict]) -> str:
 
 Single-image HDR reconstruction by reversing the camera pipeline (Liu, Lai et al., CVPR 2020),
 the `{name}` configuration of singlehdr_tf: {sizes['params'] / 1e6:.2f}M parameters,
-{sizes['gflops_per_megapixel']:.1f} GFLOP per megapixel (`benchmarks/models.json`). Input: one 8-bit
+{sizes['gflops_per_megapixel']:.1f} GFLOP per megapixel (`release/benchmarks/models.json`). Input: one 8-bit
 photo; output: linear HDR (1 = the camera's clipping level, defined up to scale), the inverse camera
 curve, the dequantized and linear images. Generated by `python tools/write_model_card.py`.
 
@@ -188,16 +176,16 @@ curve, the dequantized and linear images. Generated by `python tools/write_model
 - **Curve basis:** the Linearization-Net predicts 11 weights in the `camera` basis
   (`crf.CURVE_BASES`): the mean and principal components of the inverse curves of the DoRF training
   split and 2000 modern draws, each set weighing half (`tools/fit_curve_basis.py`,
-  `benchmarks/curve_basis.json`), instead of the DoRF-only inverse-EMoR model.
+  `release/benchmarks/curve_basis.json`), instead of the DoRF-only inverse-EMoR model.
 - **Runs**, in order, each from the weights of the one before ({steps} steps in all, {hours:.1f} h of
   logged training on a 2-core CPU; perceptual term off: no VGG16 ImageNet weights can be downloaded
-  here). Runs measured and not shipped, with the reason, are in `training_logs/experiments/`.
+  here). Runs measured and not shipped, with the reason, are in `release/logs/experiments/`.
 
 {run_sections}
 ## Camera-curve shrinkage
 The curve is blended with the basis prior `g0`: `g = s · P(g0 + w @ H) + (1 − s) · g0`, `s`
 chosen on the held-out training scenes with training curves (`tools/choose_curve_shrinkage.py`,
-`training_logs/curve_shrinkage.json`) to minimise the larger of the two sets' log error of the
+`release/logs/curve_shrinkage.json`) to minimise the larger of the two sets' log error of the
 linearized image (stops, unclipped pixels) relative to `g0`'s, so the curves beat the prior on both
 kinds of camera. `g0` is the log-domain mean of the basis' curve bank (`crf.fit_curve_basis`). **Shipped with s = {chosen}.**
 
@@ -207,7 +195,7 @@ kinds of camera. `g0` is the log-domain mean of the basis' curve bank (`crf.fit_
 
 ## Stages switched on
 Every stage must help on held-out training scenes (`tools/choose_stage_settings.py`,
-`training_logs/stage_settings.json`; PU21-PSNR and log RMSE in stops per set, the choice by the
+`release/logs/stage_settings.json`; PU21-PSNR and log RMSE in stops per set, the choice by the
 lowest log RMSE averaged over the sets): **{stages['chosen']}**.
 
 | variant | {set_names} |
@@ -222,14 +210,14 @@ and {dorf['samples']} with the 10 held-out DoRF curves (`singlehdr synth ../shar
 then `singlehdr evaluate --data SET --model {name} --baselines all --out REPORT`; the whole release
 is `tools/release_lite.sh`. {modern['alignment']} Mean ± standard deviation over samples.
 
-### Modern camera encodings (`reports/val_modern/`)
+### Modern camera encodings (`release/reports/val_modern/`)
 {results_table(modern)}
 
 By curve family (means):
 
 {family_table(modern)}
 
-### DoRF test curves (`reports/val/`)
+### DoRF test curves (`release/reports/val/`)
 {results_table(dorf)}
 
 "(no dequantization)" is the same model with the Dequantization-Net's step held to 0, and
@@ -238,8 +226,8 @@ what dequantization and the Hallucination-Net add. Stage checks (modern set):
 
 {ablation_table(modern)}
 
-Real photos (no ground truth): `reports/real_photos.png`; synthetic sets:
-`reports/val_modern/contact_sheet.png`, `reports/val/contact_sheet.png`.
+Real photos (no ground truth): `release/reports/real_photos.png`; synthetic sets:
+`release/reports/val_modern/contact_sheet.png`, `release/reports/val/contact_sheet.png`.
 
 ## Files
 | file | size | sha256 |
@@ -252,7 +240,7 @@ Real photos (no ground truth): `reports/real_photos.png`; synthetic sets:
   (`dorf_mean`, {dorf['methods']['dorf_mean']['pu21_psnr']['mean']:.2f} against {dorf['methods'][f'singlehdr:{name}']['pu21_psnr']['mean']:.2f} dB). The shipped curve is mostly
   the basis prior (the shrinkage above): the Linearization-Net did not learn, from about 45
   scenes, to read a camera's curve better than that prior on held-out scenes
-  (`training_logs/modern_bank1/RESULT.md`).
+  (`release/logs/modern_bank1/RESULT.md`).
 - Trained on about 50 scenes for a few thousand steps on a CPU: far less than the paper (HDR-SYNTH,
   hundreds of thousands of steps on GPUs). Expect the hallucinated highlights to be plausible in
   brightness, not in detail.

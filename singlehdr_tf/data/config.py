@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 Range = tuple[float, float]
 

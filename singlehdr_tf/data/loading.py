@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from singlehdr_tf import io
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 logger = logging.getLogger(__name__)
 

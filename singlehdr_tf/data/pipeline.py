@@ -42,7 +42,7 @@ from singlehdr_tf import camera, crf, modern_curves
 from singlehdr_tf.data import geometry
 from singlehdr_tf.data.config import DataConfig
 from singlehdr_tf.data.loading import list_hdr_files, load_hdr_images
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 CURVE_SETS = ("train", "test")
 

@@ -6,7 +6,7 @@
 * :func:`real_sheet` (real photos, no ground truth): input | each method's HDR, tone-mapped with
   its own exposure.
 
-Run on real photos: ``python -m singlehdr_tf.evaluation.contact_sheet LDR_DIR OUT.png --model NAME|PATH``.
+Run on real photos: ``singlehdr sheet LDR_DIR OUT.png --model NAME|PATH``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from singlehdr_tf import io
+from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.evaluation import methods as methods_module
-from singlehdr_tf.io import SingleHDRError
 
 THUMBNAIL_HEIGHT = 192
 """Height of every cell, in pixels."""
@@ -110,28 +110,21 @@ def real_sheet(
     compose(rows, ["input", *methods], path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m singlehdr_tf.evaluation.contact_sheet",
-        description="Contact sheet of real photos (no ground truth): input | each method's HDR, tone-mapped.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``singlehdr sheet``."""
     parser.add_argument("ldr_dir", help="folder of PNG/JPEG photos")
     parser.add_argument("out", help="output PNG")
-    parser.add_argument("--model", action="append", default=[], help="model config name or saved model (repeatable)")
+    parser.add_argument("--model", action="append", default=[], help="model name or path (repeatable)")
     parser.add_argument("--baselines", default="", help="comma-separated baselines to add (no oracle: no true curve)")
     parser.add_argument("--max-images", type=int, default=8, help="first N photos by name (default: 8)")
     parser.add_argument(
         "--max-side", type=int, default=1024, help="photos are downscaled to this longest side (default: 1024)"
     )
-    args = parser.parse_args(argv)
-    try:
-        methods = methods_module.build_methods(args.model, args.baselines)
-        real_sheet(args.ldr_dir, methods, args.out, args.max_images, args.max_side)
-    except SingleHDRError as error:
-        parser.exit(1, f"error: {error}\n")
-    print(f"wrote {args.out}")
-    return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def run(args: argparse.Namespace) -> pathlib.Path:
+    """Write the sheet described by parsed :func:`add_arguments` options; returns its path."""
+    methods = methods_module.build_methods(args.model, args.baselines)
+    real_sheet(args.ldr_dir, methods, args.out, args.max_images, args.max_side)
+    return pathlib.Path(args.out)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from singlehdr_tf import baselines as baselines_module
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.evaluation import baselines as baselines_module
 
 Method = Callable[..., "tuple | dict"]
 
@@ -43,15 +43,15 @@ def model_method(model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
 
 def load_model(spec: str):
     """``(report name, Keras model)`` of a ``--model`` spec: a shipped model name or a model path
-    (:func:`singlehdr_tf.api.load_model`), else a config name of
+    (:func:`singlehdr_tf.loading.load_model`), else a config name of
     :data:`singlehdr_tf.models.MODEL_CONFIGS`, built with fresh, untrained weights (for smoke runs
     and timing; its name says ``-untrained``)."""
-    from singlehdr_tf import api, models
+    from singlehdr_tf import loading, models
 
     name = f"singlehdr:{pathlib.Path(spec).stem}"
-    if spec in models.MODEL_CONFIGS and spec not in api.shipped_model_names() and not pathlib.Path(spec).exists():
+    if spec in models.MODEL_CONFIGS and spec not in loading.shipped_model_names() and not pathlib.Path(spec).exists():
         return name + UNTRAINED_SUFFIX, models.build_model(spec)
-    return name, api.load_model(spec)
+    return name, loading.load_model(spec)
 
 
 def without_dequantization(model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:

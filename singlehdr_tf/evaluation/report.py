@@ -15,7 +15,7 @@ noise-free ``F(C(H))`` without (the 8-bit input) and with the model's dequantiza
 every method with a global curve the inverse-CRF L2 error and the PSNR of its linear image
 against ``C(H)``.
 
-Run: ``python -m singlehdr_tf.evaluation.report --data SET_DIR [--model NAME|PATH ...]
+Run: ``singlehdr evaluate --data SET_DIR [--model NAME|PATH ...]
 [--baselines all] --out REPORT_DIR``.
 """
 
@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from singlehdr_tf import io, metrics
-from singlehdr_tf.baselines import BASELINES
+from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.evaluation import contact_sheet
 from singlehdr_tf.evaluation import methods as methods_module
+from singlehdr_tf.evaluation.baselines import BASELINES
 from singlehdr_tf.evaluation.synth import MANIFEST, MANIFEST_VERSION
-from singlehdr_tf.io import SingleHDRError
 
 METRICS = {
     "pu21_psnr": (
@@ -394,20 +394,3 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     methods = methods_module.build_methods(args.model, args.baselines)
     return evaluate(args.data, methods, args.out, args.input)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m singlehdr_tf.evaluation.report", description=__doc__.split("\n\n")[0]
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        run(args)
-    except SingleHDRError as error:
-        parser.exit(1, f"error: {error}\n")
-    print(f"wrote {pathlib.Path(args.out) / 'report.md'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

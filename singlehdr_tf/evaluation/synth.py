@@ -22,7 +22,7 @@ Layout of ``OUT_DIR`` (``ID`` is ``<image stem>_c<k>``, ``k`` the index of the c
 
 The same arguments always give the same files (identical pixels; EXR headers carry the date).
 
-Run: ``python -m singlehdr_tf.evaluation.synth HDR_DIR OUT_DIR [--crfs test] [--seed 0]``.
+Run: ``singlehdr synth HDR_DIR OUT_DIR [--crfs test] [--seed 0]``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import tensorflow as tf
 from singlehdr_tf import camera, crf, io, modern_curves
 from singlehdr_tf.data.geometry import is_panorama
 from singlehdr_tf.data.loading import list_hdr_files
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -237,20 +237,3 @@ def run(args: argparse.Namespace) -> pathlib.Path:
         args.hdr_dir, args.out_dir, args.crfs, args.clip_fractions, args.seed, args.jpeg_quality, args.crop_size
     )
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m singlehdr_tf.evaluation.synth", description=__doc__.split("\n\n")[0]
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        manifest = run(args)
-    except SingleHDRError as error:
-        parser.exit(1, f"error: {error}\n")
-    print(f"wrote {manifest}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,8 +5,14 @@
 :class:`RefinementNet` and returns every intermediate.
 """
 
-from singlehdr_tf.models.configs import (DEFAULT_MODEL, MODEL_CONFIGS, build_model, copy_matching_weights,
-                                         rebuild_model, relative_path)
+from singlehdr_tf.models.configs import (
+    DEFAULT_MODEL,
+    MODEL_CONFIGS,
+    build_model,
+    copy_matching_weights,
+    rebuild_model,
+    relative_path,
+)
 from singlehdr_tf.models.dequantization import DequantizationNet
 from singlehdr_tf.models.hallucination import HallucinationNet
 from singlehdr_tf.models.linearization import LinearizationNet

@@ -1,7 +1,7 @@
 """Named model variants (maxim-tf style: one dict, sizes beside each) and :func:`build_model`.
 
 Parameter counts and GFLOP per megapixel (multiply-adds x 2, a 1024x1024 input, whole pipeline)
-come from ``python tools/model_summary.py``, which writes ``benchmarks/models.json``.
+come from ``python tools/model_summary.py``, which writes ``release/benchmarks/models.json``.
 
 ``lite`` spends its budget where it matters at full resolution: 8-filter first levels in the
 U-Nets (a full-resolution 3x3 16->16 convolution alone costs 4.7 GFLOP/MP), 3x3 kernels
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.models.single_hdr import NETWORKS, SingleHDR
 
 MODEL_CONFIGS: dict[str, dict] = {
@@ -86,8 +87,6 @@ def build_model(name_or_config: str | Mapping = DEFAULT_MODEL) -> SingleHDR:
     """
     if isinstance(name_or_config, str):
         if name_or_config not in MODEL_CONFIGS:
-            from singlehdr_tf import SingleHDRError
-
             raise SingleHDRError(f"{name_or_config}: unknown model config (known: {', '.join(MODEL_CONFIGS)})")
         return SingleHDR(**MODEL_CONFIGS[name_or_config], name=f"singlehdr_{name_or_config}")
     return SingleHDR.from_config(dict(name_or_config))
@@ -109,8 +108,6 @@ def rebuild_model(model: SingleHDR, **changes) -> SingleHDR:
         model(np.zeros((1, 32, 32, 3), np.float32))
     missing = copy_matching_weights(model, copy)
     if missing:
-        from singlehdr_tf.io import SingleHDRError
-
         raise SingleHDRError(f"rebuild_model {changes}: the model has no weights for {', '.join(missing[:3])}")
     return copy
 

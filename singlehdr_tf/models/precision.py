@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import keras
 
+from singlehdr_tf.errors import SingleHDRError
+
 PRECISIONS = ("float32", "bfloat16", "auto")
 """What :func:`singlehdr_tf.load` accepts as ``precision``."""
 
@@ -43,8 +45,6 @@ def resolve_precision(precision: str) -> str:
     """``"float32"`` or ``"bfloat16"`` for ``precision`` (one of :data:`PRECISIONS`); ``"auto"`` is
     bfloat16 on a CPU with bfloat16 instructions and float32 otherwise, and logs its choice."""
     if precision not in PRECISIONS:
-        from singlehdr_tf.io import SingleHDRError
-
         raise SingleHDRError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision

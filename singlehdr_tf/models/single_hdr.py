@@ -11,7 +11,6 @@ from singlehdr_tf.models.hallucination import HallucinationNet
 from singlehdr_tf.models.linearization import LinearizationNet
 from singlehdr_tf.models.refinement import RefinementNet
 
-
 NETWORKS = ("dequantization", "linearization", "hallucination", "refinement")
 """The attribute names of the four networks, in the order they run."""
 

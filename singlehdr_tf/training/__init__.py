@@ -3,7 +3,7 @@
 Train with ``train("configs/lite.yaml", "hdr/train", "runs/lite")`` or
 ``python -m singlehdr_tf.training configs/lite.yaml --data hdr/train --out runs/lite``; run the
 same command again to resume. The config format is described in
-:mod:`singlehdr_tf.training.config`, what each stage trains in :mod:`singlehdr_tf.training.steps`.
+:mod:`singlehdr_tf.training.config`, what each stage trains in :mod:`singlehdr_tf.training.stages`.
 
 Layout of a run directory::
 

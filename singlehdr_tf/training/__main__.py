@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,15 +37,10 @@ from typing import Any
 
 import yaml
 
-from singlehdr_tf.io import SingleHDRError
-from singlehdr_tf.losses import stage_weights
+from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.models.precision import POLICIES
 from singlehdr_tf.models.single_hdr import NETWORKS
-
-
-STAGES = ("dequantization", "linearization", "hallucination", "refinement", "joint")
-"""Training stages: one network each, then ``refinement`` (Refinement-Net alone, the other three
-frozen) and ``joint`` (all four, end to end)."""
+from singlehdr_tf.training.stages import STAGES, stage_weights
 
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = tuple(POLICIES.values())
@@ -56,7 +51,7 @@ PRECISIONS = tuple(POLICIES.values())
 class StageConfig:
     """One stage of the run: which networks train, for how many steps, at which peak learning rate
     (None: ``learning_rate.initial``), and which of its loss terms get other weights than
-    :data:`singlehdr_tf.losses.STAGE_WEIGHTS` (e.g. ``{inverse_crf_log: 0.001}``)."""
+    :data:`singlehdr_tf.training.stages.STAGES` (e.g. ``{inverse_crf_log: 0.001}``)."""
 
     stage: str
     steps: int
@@ -148,7 +143,7 @@ class TrainConfig:
     ``model.weights.h5``. None: the last step's weights."""
     init_from: str | None = None
     """Start a new run from these weights (a shipped model name, a SavedModel, a ``.keras`` file
-    or another run folder: anything :func:`singlehdr_tf.api.load_model` takes; the model configs
+    or another run folder: anything :func:`singlehdr_tf.loading.load_model` takes; the model configs
     must match). Ignored when the run resumes from its own checkpoints. This is how training
     continues on a new machine from the weights committed to ``saved_models/``."""
     reinitialize: tuple[str, ...] = ()

@@ -23,15 +23,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import losses
+from singlehdr_tf import loading
 from singlehdr_tf.data import list_hdr_files, make_dataset
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.models import build_model, copy_matching_weights
 from singlehdr_tf.models.precision import dtype_policy
+from singlehdr_tf.training import losses, tensorboard
 from singlehdr_tf.training import run_dir as layout
-from singlehdr_tf.training import tensorboard
 from singlehdr_tf.training.config import StageConfig, TrainConfig, load_config
-from singlehdr_tf.training.steps import make_train_step, set_stage
+from singlehdr_tf.training.stages import set_stage
+from singlehdr_tf.training.steps import make_train_step
 from singlehdr_tf.training.validation import Validator, validation_batches
 
 StepCallback = Callable[[int, dict[str, float]], None]
@@ -170,12 +171,12 @@ class _Progress:
 
 
 def _initialise_from(model: keras.Model, source: str, keep_fresh: tuple[str, ...] = ()) -> None:
-    """Copy the weights of ``source`` (see ``TrainConfig.init_from`` and :func:`.run_dir.read_weights`)
+    """Copy the weights of ``source`` (see ``TrainConfig.init_from`` and :func:`singlehdr_tf.loading.read_weights`)
     into ``model`` variable by variable (:func:`singlehdr_tf.models.copy_matching_weights`), except
     those under the networks or layers named in ``keep_fresh`` (``TrainConfig.reinitialize``). The
     two models may differ in weight-free settings (curve basis, shrinkage, switched-off stages) and
     in the parts named in ``keep_fresh``; any other variable without a match is an error."""
-    missing = copy_matching_weights(layout.read_weights(source), model, skip=keep_fresh)
+    missing = copy_matching_weights(loading.read_weights(source), model, skip=keep_fresh)
     if missing:
         raise SingleHDRError(f"init_from {source}: another model (no weights of this shape for "
                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); "
@@ -196,7 +197,7 @@ class _Run:
             raise SingleHDRError(f"training config: batch_size {config.batch_size} is not a multiple of the "
                                  f"{replicas} replicas of the distribution strategy")
         self.train_files, val_files = _split_files(config, data_dir, val_dir)
-        checkpoint_dir = self.run_dir / layout.CHECKPOINT_DIR
+        checkpoint_dir = self.run_dir / loading.CHECKPOINT_DIR
         has_checkpoint = tf.train.latest_checkpoint(checkpoint_dir) is not None
         if has_checkpoint and not resume:
             raise SingleHDRError(
@@ -229,7 +230,7 @@ class _Run:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.best_curve_l2 = tf.Variable(math.inf, dtype=tf.float64, trainable=False, name="best_curve_l2")
         self.checkpoint = tf.train.Checkpoint(
-            weights=layout.named_weights(self.model), step=self.step, best_curve_l2=self.best_curve_l2,
+            weights=loading.named_weights(self.model), step=self.step, best_curve_l2=self.best_curve_l2,
             **{f"{name}_optimizer": optimizer for name, optimizer in self.optimizers.items()},
         )
         # Workers other than the chief write their (identical) checkpoints to a scratch folder.
@@ -299,7 +300,7 @@ class _Run:
     def _log(self, record: dict) -> None:
         layout.append_jsonl(self.run_dir / layout.METRICS_FILE, record)
         with self.writer.as_default(step=record["step"]):
-            for name in ("loss", "grad_norm", "learning_rate", "steps_per_second", *losses.JOINT_WEIGHTS):
+            for name in ("loss", "grad_norm", "learning_rate", "steps_per_second", *losses.TERMS):
                 if name in record:
                     tensorboard.scalar(f"train/{name}", record[name])
 
@@ -352,10 +353,10 @@ class _Run:
             stopped_by = "max_steps"
         if self.chief:
             set_stage(self.model, "joint")
-            layout.save_weights(self.model, self.run_dir / layout.WEIGHTS_FILE)
+            layout.save_weights(self.model, self.run_dir / loading.WEIGHTS_FILE)
             self.writer.flush()
             print(f"{'finished' if step >= total else f'stopped ({stopped_by})'} at step {step}/{total}; "
-                  f"weights in {os.fspath(self.run_dir / layout.WEIGHTS_FILE)}", flush=True)
+                  f"weights in {os.fspath(self.run_dir / loading.WEIGHTS_FILE)}", flush=True)
         return TrainResult(self.run_dir, step, total, stopped_by)
 
     def _latest_step(self) -> int:

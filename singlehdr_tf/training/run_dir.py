@@ -9,17 +9,14 @@ import secrets
 from typing import Any
 
 import keras
-import tensorflow as tf
 import yaml
 
-from singlehdr_tf.io import SingleHDRError, atomic_write
-from singlehdr_tf.models import relative_path
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.io import atomic_write
+from singlehdr_tf.loading import MODEL_CONFIG_FILE
 from singlehdr_tf.training.config import TrainConfig, changed_fields, load_config
 
 CONFIG_FILE = "config.yaml"
-CHECKPOINT_DIR = "checkpoints"
-WEIGHTS_FILE = "model.weights.h5"
-MODEL_CONFIG_FILE = "model_config.json"
 BEST_LINEARIZATION_FILE = "best_linearization.weights.h5"
 METRICS_FILE = "metrics.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -68,45 +65,6 @@ def prepare(run_dir: pathlib.Path, config: TrainConfig, check: bool, write: bool
         with atomic_write(stored_path) as temporary:
             temporary.write_text(yaml.safe_dump(new, sort_keys=False))
     return changed
-
-
-def named_weights(model: keras.Model) -> dict[str, keras.Variable]:
-    """Every weight of ``model`` keyed by its path inside the model
-    (``"dequantization/unet/encoder0/conv1/kernel"``): how checkpoints hold the model.
-
-    Keras 3 layers kept in Python lists are invisible to ``tf.train.Checkpoint``'s object graph,
-    so checkpointing ``model`` itself would miss most of its weights. To read the weights of a
-    checkpoint into a model built from ``model_config.json``::
-
-        tf.train.Checkpoint(weights=named_weights(model)).restore(path).expect_partial()
-    """
-    weights = {relative_path(variable): variable for variable in model.weights}
-    if len(weights) != len(model.weights):
-        raise ValueError(f"{model.name}: two weights share a path; checkpoints could not tell them apart")
-    return weights
-
-
-def checkpoint_weight_keys(checkpoint: str) -> dict[str, str]:
-    """``{path inside the model: checkpoint key}`` of every weight a training checkpoint holds
-    (saved as ``tf.train.Checkpoint(weights=named_weights(model))``)."""
-    prefix, suffix = "weights/", "/.ATTRIBUTES/VARIABLE_VALUE"
-    return {key[len(prefix):-len(suffix)].replace(".S", "/"): key  # the object graph escapes "/" as ".S"
-            for key in tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-            if key.startswith(prefix) and key.endswith(suffix)}
-
-
-def read_weights(source: str):
-    """The weights ``init_from`` names: a run folder's latest checkpoint read tensor by tensor
-    (``{path inside the model: array}``), so that a run can start from one whose model differs in
-    some layers (named in ``reinitialize``); otherwise the model :func:`singlehdr_tf.api.load_model`
-    loads (a shipped name, SavedModel, ``.keras`` file or a run without checkpoints)."""
-    from singlehdr_tf import api  # api reads run folders through this module
-
-    checkpoint = tf.train.latest_checkpoint(os.fspath(pathlib.Path(source) / CHECKPOINT_DIR))
-    if checkpoint is None:
-        return api.load_model(source)
-    reader = tf.train.load_checkpoint(checkpoint)
-    return {path: reader.get_tensor(key) for path, key in checkpoint_weight_keys(checkpoint).items()}
 
 
 def save_weights(layer: keras.layers.Layer, path: pathlib.Path) -> None:

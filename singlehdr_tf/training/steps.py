@@ -1,24 +1,5 @@
-"""One optimisation step of each training stage, under any ``tf.distribute.Strategy``.
-
-What each stage feeds, trains and scores (``D`` is the frozen Dequantization-Net in inference
-mode):
-
-============== ============================= ======================= ==========================
-stage          forward                        trains                  objective (losses.py)
-============== ============================= ======================= ==========================
-dequantization ``dequantization(L)``          Dequantization-Net      ``L_deq``
-linearization  ``linearization(D(L))``        Linearization-Net       ``L_lin + 0.1 L_crf``
-hallucination  ``hallucination(C(H))``        Hallucination-Net       ``L_hal + .001 L_p + .1 L_tv``
-refinement     ``model(L)``                   Refinement-Net only     the joint HDR terms
-joint          ``model(L)``                   all four                all, joint weights
-============== ============================= ======================= ==========================
-
-The Linearization-Net sees what it sees at inference, the dequantized 8-bit (noisy, JPEG) input,
-not the reference code's clean ``F(C(H))``: the curve must be read from the photo users have.
-``refinement`` freezes the first three networks (``trainable = False``, so their batch norms also
-run in inference mode): the reference fine-tunes everything at once, but Refinement-Net starts from
-random weights and its early gradients would otherwise disturb the three pretrained networks; the
-``joint`` stage after it then fine-tunes end to end.
+"""One optimisation step of a training stage (:mod:`singlehdr_tf.training.stages`), under any
+``tf.distribute.Strategy``.
 """
 
 from __future__ import annotations
@@ -29,38 +10,8 @@ from collections.abc import Callable, Mapping
 import keras
 import tensorflow as tf
 
-from singlehdr_tf import losses
-from singlehdr_tf.models.single_hdr import NETWORKS
-
-STAGE_NETWORKS = {
-    "dequantization": ("dequantization",),
-    "linearization": ("linearization",),
-    "hallucination": ("hallucination",),
-    "refinement": ("refinement",),
-    "joint": NETWORKS,
-}
-"""The sub-networks each stage trains."""
-
-
-def stage_outputs(model: keras.Model, stage: str, batch: Mapping[str, tf.Tensor], training: bool = True) -> dict:
-    """The model outputs a stage's objective needs, computed from the stage's input (table above)."""
-    if stage == "dequantization":
-        return {"dequantized": model.dequantization(batch["ldr"], training=training)}
-    if stage == "linearization":
-        return model.linearization(model.dequantization(batch["ldr"], training=False), training=training)
-    if stage == "hallucination":
-        return {"hallucinated": model.hallucination(batch["clipped"], training=training)}
-    return model(batch["ldr"], training=training)
-
-
-def set_stage(model: keras.Model, stage: str) -> list:
-    """Mark the stage's sub-networks trainable and the others frozen; return the trainable variables.
-
-    Call before tracing the stage's step: Keras reads ``trainable`` when the step is traced.
-    """
-    for name in NETWORKS:
-        getattr(model, name).trainable = name in STAGE_NETWORKS[stage]
-    return [variable for name in STAGE_NETWORKS[stage] for variable in getattr(model, name).trainable_variables]
+from singlehdr_tf.training import losses
+from singlehdr_tf.training.stages import set_stage, stage_loss, stage_outputs
 
 
 def make_train_step(
@@ -79,7 +30,7 @@ def make_train_step(
     ``{"loss", "grad_norm", <each loss term>}`` as scalars: ``loss`` and the terms are global
     means, ``grad_norm`` is the sum over replicas of each replica's gradient norm (an upper bound of
     the global norm, exact on one replica; it exists to catch overflow early). ``loss_weights``
-    overrides some of the stage's term weights (see :func:`singlehdr_tf.losses.stage_weights`).
+    overrides some of the stage's term weights (see :func:`singlehdr_tf.training.stages.stage_weights`).
 
     Example::
 
@@ -91,7 +42,7 @@ def make_train_step(
     def replica_step(batch):
         with tf.GradientTape() as tape:
             outputs = stage_outputs(model, stage, batch, training=True)
-            total, terms = losses.stage_loss(stage, outputs, batch, perceptual, loss_weights)
+            total, terms = stage_loss(stage, outputs, batch, perceptual, loss_weights)
             loss = tf.nn.compute_average_loss(total, global_batch_size=global_batch_size)
         gradients = tape.gradient(loss, variables)
         pairs = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]

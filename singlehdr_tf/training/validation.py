@@ -15,8 +15,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import crf, losses
+from singlehdr_tf import crf
 from singlehdr_tf.data import DataConfig, make_dataset
+from singlehdr_tf.training import losses
 
 
 def _psnr(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
@@ -40,10 +41,10 @@ class Validator:
     - ``curve_l2``: L2 between the predicted inverse curve (from the 8-bit input, through the whole
       pipeline) and the true one; ``curve_l2_g0`` and ``curve_l2_gamma22`` the same for the mean
       inverse-EMoR curve ``g0`` and for ``x ** 2.2``; ``curve_log_l2`` and ``curve_log_l2_g0`` the
-      same in stops (:func:`singlehdr_tf.losses.log_curve_l2`, which weights the curve's toe).
+      same in stops (:func:`singlehdr_tf.training.losses.log_curve_l2`, which weights the curve's toe).
     - ``dequantized_psnr`` (against ``F(C(H))``; ``ldr_psnr`` is the 8-bit input's own),
       ``linear_psnr`` (against ``C(H)``), ``hallucinated_psnr_tm`` and ``refined_psnr_tm``
-      (against ``H``, both tone mapped with :func:`singlehdr_tf.losses.tone_map`).
+      (against ``H``, both tone mapped with :func:`singlehdr_tf.training.losses.tone_map`).
 
     Example::
 

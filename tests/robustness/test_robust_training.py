@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_training import smooth_hdr, tiny_config
 
-from singlehdr_tf import SingleHDRError, api, export, io, models
+from singlehdr_tf import SingleHDRError, api, io, loading, models
 from singlehdr_tf.training import train
 
 OTHER_CONFIG = {**models.MODEL_CONFIGS["tiny"], "refinement_filters": (6, 8)}
@@ -122,11 +122,11 @@ def test_a_saved_model_with_the_weights_of_another_config_fails_naming_the_varia
     copy = shutil.copytree(saved_model_dir, tmp_path / "1")
     other = models.build_model(OTHER_CONFIG)
     other(np.zeros((1, 32, 32, 3), np.float32))
-    metadata = json.loads((copy / export.METADATA_FILE).read_text())
+    metadata = json.loads((copy / loading.METADATA_FILE).read_text())
     metadata.update(model_config=other.get_config(),
                     variables=[[models.relative_path(variable), list(variable.shape), stored[2]]
                                for variable, stored in zip(other.variables, metadata["variables"], strict=True)])
-    (copy / export.METADATA_FILE).write_text(json.dumps(metadata))
+    (copy / loading.METADATA_FILE).write_text(json.dumps(metadata))
     message = re.escape(f"{copy}: variable ") + r"\S+ has shape .*, the model config needs"
     with pytest.raises(SingleHDRError, match=message):
         api.load_model(copy)

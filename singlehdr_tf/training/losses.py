@@ -32,16 +32,7 @@ both terms agree, alone. Its weights (0.004 in the linearization stage, 0.04 in 
 which weights ``L_lin`` 10x) make it start at the size of ``L_lin`` (the first model on held-out
 training scenes: ``L_lin`` 0.004, ``inverse_crf_log`` 1.26 stops^2, ``L_crf`` 0.019).
 
-Stage weightings (:data:`STAGE_WEIGHTS`) follow the paper, plus ``L_crf,log`` (``inverse_crf_log``):
-``L_deq``; ``L_lin + 0.1 L_crf + 0.004 L_crf,log``; ``L_hal + 0.001 L_p + 0.1 L_tv``; for ``joint``
-``1 L_deq + 10 L_lin + 1 L_crf + 0.04 L_crf,log + 1 L_hal + 0.001 L_p + 0.1 L_tv``, where the HDR terms score the
-refined output; ``refinement`` (Refinement-Net alone, the first three networks frozen) keeps the
-joint objective's HDR terms, the only ones its weights change.
-
-Example::
-
-    total, terms = stage_loss("linearization", model(batch["ldr"]), batch)
-    loss = tf.nn.compute_average_loss(total, global_batch_size=8)
+The weights each training stage gives these terms live in :mod:`singlehdr_tf.training.stages`.
 """
 
 from __future__ import annotations
@@ -53,7 +44,8 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
-from singlehdr_tf.metrics import LOG_FLOOR
+from singlehdr_tf.errors import SingleHDRError
+from singlehdr_tf.metrics import LOG_FLOOR, LUMINANCE_WEIGHTS
 
 CURVE_LOG_FLOOR = LOG_FLOOR
 """Curve values below this are raised to it before the log of ``inverse_crf_log``: the evaluation's
@@ -71,29 +63,9 @@ TONE_MAP_MU = 10.0
 PERCEPTUAL_LAYERS = ("block1_pool", "block2_pool", "block3_pool")
 """VGG16 layers compared by the perceptual term (the reference code's pool1..pool3)."""
 
-JOINT_WEIGHTS = {
-    "dequantization": 1.0,
-    "linear": 10.0,
-    "inverse_crf": 1.0,
-    "inverse_crf_log": 0.04,
-    "hallucination": 1.0,
-    "perceptual": 0.001,
-    "total_variation": 0.1,
-}
-"""The paper's weights of the end-to-end objective, plus ``inverse_crf_log`` (see above)."""
-
-STAGE_WEIGHTS: dict[str, dict[str, float]] = {
-    "dequantization": {"dequantization": 1.0},
-    "linearization": {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004},
-    "hallucination": {"hallucination": 1.0, "perceptual": 0.001, "total_variation": 0.1},
-    # Refinement-Net alone: the other terms score the frozen networks and are constants here.
-    "refinement": {"hallucination": 1.0, "perceptual": 0.001, "total_variation": 0.1},
-    "joint": JOINT_WEIGHTS,
-}
-"""Weights of each term in each training stage's objective."""
-
-STAGE_HDR_OUTPUT = {"hallucination": "hallucinated", "refinement": "refined", "joint": "refined"}
-"""The model output scored by the HDR terms (hallucination, perceptual, TV) in each stage."""
+TERMS = ("dequantization", "linear", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual",
+         "total_variation")
+"""Every loss term, in the order the logs list them."""
 
 EXPOSURE_GATED_TERMS = ("linear", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual", "total_variation")
 """Terms switched off for crops that are mostly saturated or mostly black (see :func:`exposure_weight`)."""
@@ -143,13 +115,13 @@ def total_variation(image: tf.Tensor) -> tf.Tensor:
 
 def exposure_weight(ldr: tf.Tensor, fraction: float = 0.5) -> tf.Tensor:
     """1 for a usable crop, 0 for one where more than ``fraction`` of the pixels are saturated
-    (grey >= 249/255) or black (grey <= 6/255), ``[B, H, W, 3] -> [B]``.
+    (grey, the Rec. 709 weighted codes, >= 249/255) or black (grey <= 6/255), ``[B, H, W, 3] -> [B]``.
 
     From the reference code (not in the paper): such crops carry almost no information about the
     camera curve or the lost highlights, so their linearization and hallucination terms only add
     noise to the gradient.
     """
-    grey = tf.image.rgb_to_grayscale(tf.cast(ldr, tf.float32))
+    grey = tf.tensordot(tf.cast(ldr, tf.float32), tf.constant(LUMINANCE_WEIGHTS, tf.float32), axes=1)
     saturated = _per_example_mean(tf.cast(grey >= 249.0 / 255.0, tf.float32))
     black = _per_example_mean(tf.cast(grey <= 6.0 / 255.0, tf.float32))
     return tf.cast((saturated <= fraction) & (black <= fraction), tf.float32)
@@ -170,8 +142,6 @@ class PerceptualLoss:
     """
 
     def __init__(self, weights_path: str | os.PathLike):
-        from singlehdr_tf.io import SingleHDRError
-
         path = os.fspath(weights_path)
         if not os.path.isfile(path):
             raise SingleHDRError(f"{path}: VGG16 weights file for the perceptual loss not found")
@@ -238,35 +208,3 @@ def loss_terms(
     gate = exposure_weight(batch["ldr"])
     return {name: value * gate if name in EXPOSURE_GATED_TERMS else value for name, value in terms.items()}
 
-
-def stage_weights(stage: str, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-    """The term weights of ``stage``: :data:`STAGE_WEIGHTS` with ``overrides`` (``{term: weight}``,
-    terms of that stage only) in place of its defaults."""
-    if stage not in STAGE_WEIGHTS:
-        raise ValueError(f"unknown training stage {stage!r}; expected one of {sorted(STAGE_WEIGHTS)}")
-    weights = dict(STAGE_WEIGHTS[stage])
-    unknown = sorted(set(overrides or {}) - set(weights))
-    if unknown:
-        raise ValueError(f"stage {stage!r} has no loss terms {unknown}; its terms are {sorted(weights)}")
-    weights.update(overrides or {})
-    return weights
-
-
-def stage_loss(
-    stage: str,
-    outputs: Mapping[str, tf.Tensor],
-    batch: Mapping[str, tf.Tensor],
-    perceptual: PerceptualLoss | None = None,
-    weight_overrides: Mapping[str, float] | None = None,
-) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """The weighted objective of a training stage: ``(total [B], {term: [B]})``, with the weights
-    of :func:`stage_weights`.
-
-    Example::
-
-        total, terms = stage_loss("dequantization", {"dequantized": d}, batch)
-    """
-    weights = stage_weights(stage, weight_overrides)
-    terms = loss_terms(outputs, batch, weights, STAGE_HDR_OUTPUT.get(stage), perceptual)
-    total = tf.add_n([weights[name] * value for name, value in terms.items()])
-    return total, terms
