@@ -1,7 +1,11 @@
 """Ultra HDR (gain-map) JPEG: round trip, base image, container and metadata, bad files, API."""
 
 import io as bytes_io
+import json
+import os
 import pathlib
+import shutil
+import subprocess
 import xml.etree.ElementTree as ElementTree
 
 import numpy as np
@@ -14,6 +18,15 @@ from singlehdr_tf.errors import SingleHDRError
 REPO = pathlib.Path(__file__).resolve().parents[1]
 HDRGM = "{http://ns.adobe.com/hdr-gain-map/1.0/}"
 ITEM = "{http://ns.google.com/photos/1.0/container/item/}"
+HDRIFY_DECODE = """
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const [prefix, jpeg, raw] = process.argv.slice(2);
+const { readJpegGainMap } = await import(pathToFileURL(`${prefix}/node_modules/hdrify/dist/index.js`).href);
+const image = readJpegGainMap(new Uint8Array(readFileSync(jpeg)));  // linear RGBA float32, full capacity
+writeFileSync(raw, Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength));
+console.log(JSON.stringify({ width: image.width, height: image.height, format: image.metadata.format }));
+"""
 
 
 def stops(a, b):
@@ -95,6 +108,22 @@ def test_the_metadata_states_the_images_gain_range(pair, written):
     assert low <= gain.min() + 0.1 and high >= gain.max() - 0.1 and 3.5 < high < 4.5 and low < 0
     assert float(fields["HDRCapacityMin"]) == 0 and float(fields["HDRCapacityMax"]) == pytest.approx(high)
     assert float(fields["Gamma"]) == 1 and float(fields["OffsetSDR"]) == float(fields["OffsetHDR"]) == gainmap.OFFSET
+
+
+def test_an_independent_decoder_reads_the_file(pair, written, tmp_path):
+    """hdrify (npm, pure JavaScript, its own JPEG, MPF and XMP parsing) decodes the file to the same HDR."""
+    prefix = os.environ.get("SINGLEHDR_HDRIFY_DIR", "")
+    if shutil.which("node") is None or not (pathlib.Path(prefix) / "node_modules" / "hdrify").is_dir():
+        pytest.skip("the npm package hdrify is not installed (.ci/run installs it and sets SINGLEHDR_HDRIFY_DIR)")
+    (tmp_path / "decode.mjs").write_text(HDRIFY_DECODE)
+    result = subprocess.run(["node", str(tmp_path / "decode.mjs"), prefix, str(written), str(tmp_path / "hdr.f32")],
+                            capture_output=True, text=True, timeout=120, check=True)
+    sdr, hdr = pair
+    assert json.loads(result.stdout) == {"width": sdr.shape[1], "height": sdr.shape[0], "format": "ultrahdr"}
+    decoded = np.fromfile(tmp_path / "hdr.f32", np.float32).reshape(*sdr.shape[:2], 4)[..., :3]
+    error = stops(decoded, hdr)
+    assert np.median(error) < 0.1 and np.percentile(error, 99) < 0.3
+    assert np.median(error[:20, :30]) < 0.1 and np.percentile(error[:20, :30], 99) < 0.3  # the clipped corner
 
 
 def test_bad_files_get_the_packages_error(pair, written, tmp_path):
