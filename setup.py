@@ -42,6 +42,7 @@ setup(
     package_data={
         "singlehdr_tf": [
             "resources/crf/*",
+            "models/presets.json",
             "resources/icc/*",
         ]
     },

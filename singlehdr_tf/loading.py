@@ -55,7 +55,8 @@ def shipped_model_names() -> list[str]:
                   if (SHIPPED_MODELS / name / str(preset.version) / "saved_model.pb").is_file())
 
 
-def _sha256(path: pathlib.Path) -> str:
+def file_sha256(path: pathlib.Path) -> str:
+    """The sha256 of a file's bytes, in hex (what a preset records of each shipped file)."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -69,16 +70,16 @@ def load_preset(name: str) -> keras.Model:
     preset = presets.PRESETS[name]
     folder = SHIPPED_MODELS / name / str(preset.version)
     for file, digest in preset.sha256.items():
-        if not (folder / file).is_file() or _sha256(folder / file) != digest:
+        if not (folder / file).is_file() or file_sha256(folder / file) != digest:
             raise SingleHDRError(f"{os.fspath(folder / file)}: missing or not the file of the shipped model {name!r} "
-                                 "(its sha256 differs from singlehdr_tf/models/presets.py); reinstall the package")
+                                 "(its sha256 differs from singlehdr_tf/models/presets.json); reinstall the package")
     model = load_saved_model(folder)
     config = json.loads(json.dumps(model.get_config()))
     expected = json.loads(json.dumps(preset.model_config()))
     differing = sorted(key for key, value in expected.items() if config.get(key) != value)
     if differing:
         raise SingleHDRError(f"{os.fspath(folder)}: the model config differs from preset {name!r} in "
-                             f"{', '.join(differing)} (singlehdr_tf/models/presets.py)")
+                             f"{', '.join(differing)} (singlehdr_tf/models/presets.json)")
     return model
 
 

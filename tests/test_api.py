@@ -1,6 +1,5 @@
 """Tests of singlehdr_tf.api: loading models, reconstruction at any size (tiling), input checks."""
 
-import hashlib
 import json
 import os
 import pathlib
@@ -194,7 +193,7 @@ def _mini_preset(saved_model_dir, tiny_model, **changes) -> presets.Preset:
     config = tiny_model.get_config()
     fields = dict(name="mini", description="test", architecture="tiny", version=3, training_runs=(),
                   settings={key: config[key] for key in ("curve_shrinkage", "use_refinement")},
-                  sha256={file: hashlib.sha256((saved_model_dir / file).read_bytes()).hexdigest() for file in files})
+                  sha256={file: loading.file_sha256(saved_model_dir / file) for file in files})
     return presets.Preset(**{**fields, **changes})
 
 

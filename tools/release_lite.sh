@@ -3,10 +3,9 @@
 # the curve shrinkage and the stages switched on (both on held-out training scenes, never on
 # validation), the SavedModel and TFLite files, the two validation sets (modern camera encodings,
 # DoRF test curves), their evaluation reports with all baselines, the real-photo contact sheet and
-# the TFLite parity figures; the run's config and logs go to release/logs/LOGS_NAME/ (add it to
-# the preset's training_runs in singlehdr_tf/models/presets.py, with the settings and sha256 the
-# export chose: tests/test_shipped_model.py and singlehdr_tf.load check them), then the model card
-# and the README's tables.
+# the TFLite parity figures; the run's config and logs go to release/logs/LOGS_NAME/, the preset
+# (singlehdr_tf/models/presets.json) gets the exported settings, sha256 and this run
+# (tools/update_preset.py), then the model card and the README's tables.
 # Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOGS_NAME]
 set -euo pipefail
 run=${1:-runs/lite}
@@ -36,6 +35,9 @@ step=$(python -c "import json; print(json.load(open('release/logs/stage_settings
 refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")
 singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
+config_file=release/configs/$(basename "$run").yaml  # runs/NAME was trained from release/configs/NAME.yaml
+[ -f "$config_file" ] || config_file=configs/$(basename "$run").yaml
+python tools/update_preset.py lite --run "$(basename "$logs")" "$config_file"
 mkdir -p "$logs"
 cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" "$logs/"
 [ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val

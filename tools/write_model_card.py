@@ -11,13 +11,13 @@ encodings; ``release/reports/val/report.json``: DoRF test curves), the model siz
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import pathlib
 
 import yaml
 
 from singlehdr_tf.io import atomic_write
+from singlehdr_tf.loading import file_sha256
 from singlehdr_tf.models.presets import PRESETS
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -34,14 +34,6 @@ HDR_COLUMNS = (
 FAMILY_COLUMNS = (("pu21_psnr", "PU21 dB", 2), ("log_rmse", "stops", 3), ("curve_error", "curve L2", 5))
 REPORTS = {"modern": "release/reports/val_modern", "dorf": "release/reports/val"}
 """The two validation reports: modern camera encodings and the DoRF test curves."""
-
-
-def sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shipped_files(name: str) -> list[pathlib.Path]:
@@ -136,7 +128,7 @@ def card(name: str, reports: dict[str, dict]) -> str:
     steps, hours = sum(run[1] for run in runs), sum(run[2] for run in runs)
     run_sections = "\n".join(run[0] for run in runs)
     files = "\n".join(
-        f"| `{path.relative_to(REPO / 'saved_models')}` | {path.stat().st_size / 1e6:.2f} MB | `{sha256(path)}` |"
+        f"| `{path.relative_to(REPO / 'saved_models')}` | {path.stat().st_size / 1e6:.2f} MB | `{file_sha256(path)}` |"
         for path in shipped_files(name))
     chosen = str(shrinkage["chosen_shrinkage"])
     shrinkage_rows = "\n".join(
