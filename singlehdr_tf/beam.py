@@ -45,7 +45,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from singlehdr_tf import api, io, models
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 NAMESPACE = "singlehdr"
 """Namespace of the pipeline's Beam counters."""

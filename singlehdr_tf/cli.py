@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from singlehdr_tf import quiet
-from singlehdr_tf.io import SingleHDRError
+from singlehdr_tf.errors import SingleHDRError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -28,7 +28,7 @@ import numpy as np
 import OpenImageIO as oiio
 from PIL import ExifTags, Image, ImageDraw
 
-from singlehdr_tf import color
+from singlehdr_tf import color, metrics
 from singlehdr_tf.errors import SingleHDRError
 
 PathLike = str | os.PathLike
@@ -313,9 +313,10 @@ def tonemap(hdr: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     (a ground truth and its reconstructions) are tone-mapped alike.
     """
     hdr = _sanitize(_check_image("tonemap input", hdr)).astype(np.float64)
-    weights = np.array([0.2126, 0.7152, 0.0722])
-    luminance = hdr @ weights
-    statistics = luminance if reference is None else _sanitize(_check_image("tonemap reference", reference)) @ weights
+    luminance = metrics.luminance(hdr)
+    if reference is not None:
+        reference = _sanitize(_check_image("tonemap reference", reference))
+    statistics = luminance if reference is None else metrics.luminance(reference)
     exposure = PREVIEW_KEY / np.exp(np.mean(np.log(statistics + 1e-6)))
     exposed = luminance * exposure
     white = max(float(np.percentile(statistics * exposure, PREVIEW_WHITE_PERCENTILE)), 1.0)

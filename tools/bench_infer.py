@@ -205,7 +205,7 @@ def run_case(backend: str, artifacts: dict, height: int, width: int, repeats: in
     result = {"device": device, "on_gpu": gpu, "first_call_s": round(first, 4),
               "latencies_s": [round(value, 4) for value in latencies],
               "median_s": round(statistics.median(latencies), 4),
-              "loaded_rss_mb": round(loaded_rss), "peak_rss_mb": round(peak_rss_mb())}
+              "loaded_rss_mb": round(loaded_rss), "peak_rss_mb": round(max(peak_rss_mb(), loaded_rss))}
     if backend.startswith("tflite_"):
         result["xnnpack_partitions"] = run.runner.delegate_partitions()
         smaller = synthetic_photo(max(32, height - 32), max(32, width - 32))
