@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dequantization-max-step", type=float, default=None, metavar="D",
                         help="keep dequantized values within D of the 8-bit input (0.5/255 = its quantization "
                              "bin; see DequantizationNet); default: keep the model's")
+    export.add_argument("--fixed-curve", choices=("srgb", "gamma_2.2", "none"), default=None,
+                        help="give every photo this fixed inverse curve instead of the estimated one, or 'none' "
+                             "to estimate it (see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.add_argument("--refinement", choices=("on", "off"), default=None,
                         help="switch the Refinement-Net on or off (see tools/choose_stage_settings.py); "
                              "default: keep the model's")
@@ -173,6 +176,8 @@ def _export(args: argparse.Namespace) -> int:
         if not 0.0 <= args.dequantization_max_step <= 1.0:
             raise SingleHDRError(f"--dequantization-max-step {args.dequantization_max_step}: must lie in [0, 1]")
         model = models.rebuild_model(model, dequantization_max_step=args.dequantization_max_step)
+    if args.fixed_curve is not None:
+        model = models.rebuild_model(model, fixed_curve=None if args.fixed_curve == "none" else args.fixed_curve)
     if args.refinement is not None:
         model = models.rebuild_model(model, use_refinement=args.refinement == "on")
     for path in export.export_all(model, args.out, args.name, args.version, overwrite=args.overwrite):

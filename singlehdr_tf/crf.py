@@ -226,6 +226,17 @@ def srgb_curve(samples: int = CURVE_SAMPLES) -> np.ndarray:
     return color.srgb_encode(curve_grid(samples).astype(np.float64)).astype(np.float32)
 
 
+FIXED_INVERSE_CURVES = {"srgb": lambda: invert_curve(srgb_curve()), "gamma_2.2": lambda: curve_grid() ** 2.2}
+"""Named fixed inverse curves a model can use in place of its estimate (``fixed_curve``)."""
+
+
+def fixed_inverse_curve(name: str) -> np.ndarray:
+    """The inverse curve ``[CURVE_SAMPLES]`` float32 called ``name`` in :data:`FIXED_INVERSE_CURVES`."""
+    if name not in FIXED_INVERSE_CURVES:
+        raise ValueError(f"unknown fixed curve {name!r}; expected one of {', '.join(FIXED_INVERSE_CURVES)}")
+    return np.asarray(FIXED_INVERSE_CURVES[name](), np.float32)
+
+
 def monotonic_projection(curves):
     """The paper's monotonic constraint, eq. (3), batched and differentiable: ``[B, N] -> [B, N]``.
 

@@ -232,6 +232,23 @@ def test_dequantization_switched_off_passes_the_input_and_keeps_its_weights(rng)
     off.set_weights(on.get_weights())  # one checkpoint loads at any max_step
 
 
+@pytest.mark.parametrize("name", sorted(crf.FIXED_INVERSE_CURVES))
+def test_a_fixed_curve_replaces_the_estimate_and_keeps_the_weights(rng, name):
+    images = rng.random((2, 24, 20, 3)).astype(np.float32)
+    config = dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), crf_weights=5)
+    learned = LinearizationNet(**config)
+    learned(images)
+    fixed = LinearizationNet(**config, fixed_curve=name)
+    out = fixed(images)
+    curve = crf.fixed_inverse_curve(name)
+    np.testing.assert_array_equal(out["inverse_crf"].numpy(), np.stack([curve, curve]))
+    np.testing.assert_allclose(out["linear"].numpy(), crf.apply_curve(images, out["inverse_crf"]).numpy(), atol=1e-7)
+    assert [w.shape for w in fixed.weights] == [w.shape for w in learned.weights]
+    fixed.set_weights(learned.get_weights())  # one checkpoint loads either way
+    with pytest.raises(ValueError, match="unknown fixed curve"):
+        LinearizationNet(**config, fixed_curve="film")
+
+
 @pytest.mark.parametrize("residual", [0.0, math.log(2.0), -100.0, 100.0])
 def test_refinement_corrects_relative_to_the_log_offset(residual):
     """``refined = (e + hallucinated) * exp(residual) - e``, clipped to [0, 65504]: the U-Net's

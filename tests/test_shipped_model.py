@@ -29,11 +29,12 @@ def test_load_without_arguments_gives_the_lite_preset(shipped):
 def test_the_shipped_settings_are_the_ones_chosen_on_held_out_scenes(shipped):
     logs = REPO / "release/logs"
     stages = json.loads((logs / "stage_settings.json").read_text())
-    shrinkage = json.loads((logs / "curve_shrinkage.json").read_text())["chosen_shrinkage"]
+    shrinkage = json.loads((logs / "curve_shrinkage.json").read_text())
     config = shipped.model.get_config()
     assert config["dequantization_max_step"] * 255 == pytest.approx(stages["dequantization_max_step_in_codes"])
     assert config["use_refinement"] == stages["use_refinement"]
-    assert config["curve_shrinkage"] == pytest.approx(shrinkage)
+    assert config["curve_shrinkage"] == pytest.approx(shrinkage["chosen_shrinkage"])
+    assert config["fixed_curve"] == shrinkage["fixed_curve"]
 
 
 def test_a_neutral_clipped_highlight_comes_back_neutral(shipped):

@@ -20,7 +20,9 @@ fixed curve on that set (``g0``, gamma 2.2 or inverse sRGB): the shipped curves 
 fixed curve on both kinds of camera, not on their average, where one can hide the other (an
 earlier release's mix hid that its curves were no better than ``g0`` on DoRF). A ratio above 1
 at the chosen ``s`` says the learned curve does not beat the fixed alternative: the JSON's
-``beats_every_fixed_curve`` is then false and the release must not ship the curve switched on.
+``beats_every_fixed_curve`` is then false and ``fixed_curve`` names the fixed curve that is best on
+the modern set (today's cameras, what users send), which ``singlehdr export --fixed-curve`` gives
+every photo instead of the estimate (``null`` with ``s = 0`` where that is the basis prior).
 ``singlehdr export --curve-shrinkage`` then bakes ``s`` in.
 
     python tools/choose_curve_shrinkage.py runs/lite --data ../shared/data/hdr/train \
@@ -45,6 +47,9 @@ CURVE_SETS = {"dorf_train": 0.0, "modern": 1.0}
 """The curve sets measured: name -> ``DataConfig.modern_curve_fraction``."""
 
 SHRINKAGES = [round(0.05 * i, 2) for i in range(21)]
+
+FIXED_CURVE_NAMES = {"g0": None, "gamma_2_2": "gamma_2.2", "srgb": "srgb"}
+"""Each fixed curve measured -> the model's ``fixed_curve`` that gives it (``g0``: shrinkage 0)."""
 
 
 def image_log_errors(dequantized: np.ndarray, curves, clipped: np.ndarray, ldr: np.ndarray) -> list[float]:
@@ -109,6 +114,8 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     result["chosen_shrinkage"] = float(chosen)
     result["worst_ratio_to_best_fixed"] = worst_ratio(chosen)
     result["beats_every_fixed_curve"] = worst_ratio(chosen) < 1.0
+    modern_best = min(fixed, key=lambda key: result["modern"][f"stops_{key}"])
+    result["fixed_curve"] = None if result["beats_every_fixed_curve"] else FIXED_CURVE_NAMES[modern_best]
     return result
 
 

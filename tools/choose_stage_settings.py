@@ -15,7 +15,10 @@ sets from the held-out files (never from validation), with training curves and m
     singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
     singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
     python tools/choose_stage_settings.py runs/NEW sets/held_out_dorf sets/held_out_modern \
-        --out release/logs/stage_settings.json
+        --out release/logs/stage_settings.json --curve-shrinkage S --fixed-curve none
+
+with the curve settings the release chose first (``tools/choose_curve_shrinkage.py``), so the
+stages are chosen for the curves they will get.
 """
 
 from __future__ import annotations
@@ -75,8 +78,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="shipped name, run folder, .keras or SavedModel")
     parser.add_argument("sets", type=pathlib.Path, nargs="+", help="synthetic sets of held-out training scenes")
     parser.add_argument("--out", type=pathlib.Path, help="write the numbers to this JSON file")
+    parser.add_argument("--curve-shrinkage", type=float, default=None,
+                        help="the release's curve shrinkage (tools/choose_curve_shrinkage.py), chosen first")
+    parser.add_argument("--fixed-curve", default=None, help="the release's fixed curve, or 'none'")
     args = parser.parse_args(argv)
-    by_set = measure(methods_module.load_model(args.model)[1], args.sets)
+    model = methods_module.load_model(args.model)[1]
+    if args.curve_shrinkage is not None:
+        model = models.rebuild_model(model, curve_shrinkage=args.curve_shrinkage)
+    if args.fixed_curve is not None:
+        model = models.rebuild_model(model, fixed_curve=None if args.fixed_curve == "none" else args.fixed_curve)
+    by_set = measure(model, args.sets)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
                      for name in VARIANTS}
     chosen = min(VARIANTS, key=mean_log_rmse.get)

@@ -30,10 +30,12 @@ PY
 
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out release/logs/curve_shrinkage.json
 shrinkage=$(python -c "import json; print(json.load(open('release/logs/curve_shrinkage.json'))['chosen_shrinkage'])")
-python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out release/logs/stage_settings.json
+fixed_curve=$(python -c "import json; print(json.load(open('release/logs/curve_shrinkage.json'))['fixed_curve'] or 'none')")
+python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out release/logs/stage_settings.json \
+    --curve-shrinkage "$shrinkage" --fixed-curve "$fixed_curve"
 step=$(python -c "import json; print(json.load(open('release/logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
 refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")
-singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" \
+singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --fixed-curve "$fixed_curve" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
 config_file=release/configs/$(basename "$run").yaml  # runs/NAME was trained from release/configs/NAME.yaml
 [ -f "$config_file" ] || config_file=configs/$(basename "$run").yaml

@@ -14,7 +14,7 @@ import json
 
 from singlehdr_tf.io import write_json
 from singlehdr_tf.loading import SHIPPED_MODELS, file_sha256, load_saved_model
-from singlehdr_tf.models import MODEL_CONFIGS
+from singlehdr_tf.models import build_model
 from singlehdr_tf.models.presets import PRESETS, PRESETS_FILE
 
 
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     preset = PRESETS[args.name]
     folder = SHIPPED_MODELS / args.name / str(preset.version)
     config = json.loads(json.dumps(load_saved_model(folder).get_config()))
-    architecture = json.loads(json.dumps(MODEL_CONFIGS[preset.architecture]))
-    settings = {key: config[key] for key in sorted(config)
-                if key in preset.settings or (key in architecture and config[key] != architecture[key])}
+    architecture = json.loads(json.dumps(build_model(preset.architecture).get_config()))
+    settings = {key: config[key] for key in sorted(config) if key not in ("name", "dtype", "trainable")
+                and (key in preset.settings or config[key] != architecture[key])}
     runs = preset.training_runs
     if args.run and tuple(args.run) not in runs:
         runs = (*runs, tuple(args.run))

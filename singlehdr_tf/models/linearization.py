@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from singlehdr_tf import crf
 from singlehdr_tf.layers import InverseCRF, SobelEdges, SoftHistogram, area_resize
 
 
@@ -57,7 +58,9 @@ class LinearizationNet(keras.Model):
     stages ``stages = [(width, blocks), ...]`` (the first at stride 1, the others 2), global average
     pooling and a dense layer to ``crf_weights`` weights in the curve basis ``curve_basis``
     (:data:`singlehdr_tf.crf.CURVE_BASES`); :class:`InverseCRF` turns them into the curve (pulled toward ``g0`` by ``curve_shrinkage`` < 1) and applies it to the
-    full-resolution input.
+    full-resolution input. ``fixed_curve`` (a name of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`)
+    switches the estimate off: every photo gets that curve, the release's choice where the
+    learned curve does not beat it on held-out training scenes (``tools/choose_curve_shrinkage.py``).
 
     Example:
         >>> net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
@@ -68,7 +71,7 @@ class LinearizationNet(keras.Model):
 
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
                  histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
-                 curve_basis: str = "emor", **kwargs):
+                 curve_basis: str = "emor", fixed_curve: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -77,6 +80,8 @@ class LinearizationNet(keras.Model):
         self.crf_weights = int(crf_weights)
         self.curve_shrinkage = float(curve_shrinkage)
         self.curve_basis = str(curve_basis)
+        self.fixed_curve = None if fixed_curve is None else str(fixed_curve)
+        self._fixed = None if fixed_curve is None else crf.fixed_inverse_curve(self.fixed_curve)
         # Features, curve weights and curve in float32 under any policy (see SingleHDR).
         self.edges = SobelEdges(dtype="float32", name="edges")
         self.histogram = SoftHistogram(self.histogram_bins, dtype="float32", name="histogram")
@@ -111,8 +116,19 @@ class LinearizationNet(keras.Model):
             x = block(x)
         return self.to_weights(ops.mean(x, axis=(1, 2)))
 
+    def build(self, input_shape):
+        # The estimator's weights exist whether or not it runs, so one checkpoint loads either way.
+        if self.fixed_curve is not None and not self.to_weights.built:
+            side = self.size or 64
+            self.predict_crf_weights(keras.KerasTensor((1, side, side, 3), dtype="float32"))
+        super().build(input_shape)
+
     def call(self, dequantized):
         images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        if self.fixed_curve is not None:  # the estimate switched off: one fixed curve for every photo
+            inverse_crf = ops.broadcast_to(ops.convert_to_tensor(self._fixed)[None], (ops.shape(images)[0],
+                                                                                      crf.CURVE_SAMPLES))
+            return {"inverse_crf": inverse_crf, "linear": crf.apply_curve(images, inverse_crf)}
         crf_weights = self.predict_crf_weights(images)
         inverse_crf, linear = self.inverse_crf(crf_weights, images)
         return {"inverse_crf": inverse_crf, "linear": linear}
@@ -121,5 +137,6 @@ class LinearizationNet(keras.Model):
         config = super().get_config()
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
-                      curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis)
+                      curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis,
+                      fixed_curve=self.fixed_curve)
         return config

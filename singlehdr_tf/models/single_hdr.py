@@ -55,6 +55,7 @@ class SingleHDR(keras.Model):
         crf_weights: int = 11,
         curve_shrinkage: float = 1.0,
         curve_basis: str = "emor",
+        fixed_curve: str | None = None,
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
@@ -72,7 +73,7 @@ class SingleHDR(keras.Model):
                                                 dequantization_max_step, dtype="float32", name="dequantization")
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
                                               histogram_bins, crf_weights, curve_shrinkage, curve_basis,
-                                              dtype="float32", name="linearization")
+                                              fixed_curve, dtype="float32", name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
                                               name="hallucination")
         self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, gamma, dtype="float32",
@@ -116,6 +117,7 @@ class SingleHDR(keras.Model):
             crf_weights=linearization["crf_weights"],
             curve_shrinkage=linearization["curve_shrinkage"],
             curve_basis=linearization["curve_basis"],
+            fixed_curve=linearization["fixed_curve"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],
