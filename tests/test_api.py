@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import singlehdr_tf
-from singlehdr_tf import SingleHDRError, api, crf, export, io, loading, models
+from singlehdr_tf import SingleHDRError, api, crf, export, io, loading, models, tiling
 from singlehdr_tf.loading import named_weights
 from singlehdr_tf.models import precision, presets
 
@@ -42,7 +42,7 @@ def max_relative_difference(value, reference):
     (100, 32, 8, 4), (1000, 256, 64, 32), (257, 128, 32, 32), (33, 32, 8, 4), (6000, 1024, 128, 32), (161, 64, 16, 16),
 ])
 def test_tile_spans_cover_the_axis_aligned_and_overlapping(length, tile, overlap, multiple):
-    spans = api.tile_spans(length, tile, overlap, multiple)
+    spans = tiling.tile_spans(length, tile, overlap, multiple)
     assert spans[0][0] == 0 and spans[-1][1] == length
     for start, end in spans:
         assert start % multiple == 0
@@ -54,14 +54,14 @@ def test_tile_spans_cover_the_axis_aligned_and_overlapping(length, tile, overlap
 
 
 def test_blend_weights_are_a_partition_of_unity_that_ignores_inner_tile_borders():
-    spans = api.tile_spans(300, 64, 16, 4)
+    spans = tiling.tile_spans(300, 64, 16, 4)
     margin = 4
     total = np.zeros(300)
-    for (start, end), weight in zip(spans, api.blend_weights(spans, margin)):
+    for (start, end), weight in zip(spans, tiling.blend_weights(spans, margin)):
         total[start:end] += weight
         assert weight.min() >= 0 and weight.max() <= 1
     np.testing.assert_allclose(total, 1.0, atol=1e-6)
-    weights = api.blend_weights(spans, margin)
+    weights = tiling.blend_weights(spans, margin)
     assert np.all(weights[1][:margin] == 0) and np.all(weights[0][-margin:] == 0)  # inner borders unused
     assert weights[0][0] == 1 and weights[-1][-1] == 1  # the image's own borders are kept
 
@@ -103,7 +103,7 @@ def test_tiled_reconstruction_matches_the_whole_image(tiny_model, whole, rng):
     dequantize = tiled._dequantize
     tiled._dequantize = lambda tile: calls.append(tile.shape) or dequantize(tile)
     result = tiled.reconstruct(image, return_stages=True)
-    rows, columns = (api.tile_spans(length, 96, 32, tiled.multiple) for length in image.shape[:2])
+    rows, columns = (tiling.tile_spans(length, 96, 32, tiled.multiple) for length in image.shape[:2])
     assert len(calls) == len(rows) * len(columns) == 8  # 2 x 4 tiles
     assert all(shape[1] < 96 + tiled.multiple and shape[2] < 96 + tiled.multiple for shape in calls)
     for name in ("hdr", "dequantized", "linear", "inverse_crf"):

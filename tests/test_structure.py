@@ -9,7 +9,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "singlehdr_tf"
 
 FLOORS = [
     {"errors", "quiet"},
-    {"io", "color", "crf", "metrics", "camera", "modern_curves", "tflite_runner", "gainmap"},
+    {"io", "color", "crf", "metrics", "camera", "modern_curves", "tflite_runner", "gainmap", "tiling"},
     {"layers", "models"},
     {"data"},
     {"loading"},

@@ -37,9 +37,8 @@ class InverseCRF(keras.layers.Layer):
     not beat ``g0`` on held-out scenes is exported with the strength measured there (see
     ``tools/choose_curve_shrinkage.py``), so it can never be much worse than the prior. The blend
     is of the two curves, not of the weights: a blend of two non-decreasing curves from 0 to 1 is
-    one, and its squared error to any true curve is convex in ``s``; scaling the weights before
-    ``P`` instead (``P(g0 + s w @ H)``) gave curves that do not lie between the two, and errors
-    that went up and down with ``s``.
+    one, and its squared error to any true curve is convex in ``s`` (scaling the weights before
+    ``P``, ``P(g0 + s w @ H)``, gives curves that need not lie between the two).
 
     The constants are kept as float16-exact high parts plus small low parts
     (:func:`float16_split`), the curve being ``g0_high + (w @ H_high + (g0_low + w @ H_low))``:

@@ -8,11 +8,11 @@ import keras
 from keras import ops
 
 from singlehdr_tf.layers import DEFAULT_GAMMA, clip_mask
+from singlehdr_tf.metrics import LOG_FLOOR
 from singlehdr_tf.models.unet import UNet
 
-LOG_OFFSET = 2.0**-10
-"""``e`` of the Refinement-Net's domain ``log(e + x)``: the evaluation's log floor
-(:data:`singlehdr_tf.metrics.LOG_FLOOR`), exact in float16."""
+LOG_OFFSET = LOG_FLOOR
+"""``e`` of the Refinement-Net's domain ``log(e + x)``: the evaluation's log floor 2^-10, exact in float16."""
 
 MAX_LOG_HDR = math.log(LOG_OFFSET + 65504.0)
 """Upper bound of ``log(e + refined)``: keeps the output finite and within float16 (half EXR)."""
@@ -31,18 +31,15 @@ class RefinementNet(keras.layers.Layer):
     and a U-Net on linear values would see inputs of 1e3 next to 1e-3 (unstable and dominated by
     the highlights). In this domain the residual is a *relative* correction at every brightness
     down to ``e``, so ``refined = exp(clip(log(e + hallucinated) + UNet(...), log(e), log(e + 65504))) - e``
-    is >= 0 and finite by construction. The first model used ``log(1 + x)`` (the same above 1), where
-    the residual is an *absolute* correction below ~0.1: a residual of 0.002 is nothing there but two
-    stops at a value of 0.001, and on held-out training scenes the Refinement-Net moved the darkest
-    input codes by stops, which cost the log error in stops over all pixels. ``e`` is the
-    evaluation's log floor: darker values are all "black" to it. The U-Net sees
+    is >= 0 and finite by construction. (In ``log(1 + x)`` the residual would be an *absolute*
+    correction below ~0.1: a residual of 0.002 is nothing there but two stops at a value of 0.001.)
+    ``e`` is the evaluation's log floor: darker values are all "black" to it. The U-Net sees
     ``[log(e + hallucinated), log(e + linear), dequantized]``.
 
     Where the input clipped (the soft mask of :func:`singlehdr_tf.layers.clip_mask` on ``linear``,
     threshold ``gamma``) the residual is blended to its mean over the channels: a brightness
     correction only, so the hue the Hallucination-Net gave the restored light is kept (a clipped
-    neutral highlight stays neutral). A per-channel correction there turned white highlights pink
-    or blue.
+    neutral highlight stays neutral; a per-channel correction there would tint it).
 
     A ``keras.layers.Layer``, not a ``keras.Model``: Keras 3 gives every Model a one-input default
     SavedModel signature, which fails for this three-input call when the whole model is exported.

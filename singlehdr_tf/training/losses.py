@@ -23,16 +23,14 @@ global batch under any ``tf.distribute`` strategy):
 Why ``inverse_crf_log``: ``L_crf`` and ``L_lin`` compare linear values, where the curve's toe
 (8-bit codes below ~16, values under 1e-2) costs almost nothing, so under the uncertainty about
 the camera the net learns the *arithmetic* mean of the plausible toes. Their spread is several
-stops, and the arithmetic mean of values spread that much lies stops above their geometric mean:
-on held-out training scenes the first model's curves put code 1 on average 2.6 stops too bright
-relative to code 128 (the EMoR mean ``g0``: 1.8), which the evaluation's log error (in stops, over
-every pixel) pays for in the shadows, where it lost to the fixed mean DoRF curve. A log-domain term
-makes the estimate the geometric mean where the curve is uncertain and leaves the rest, where
-both terms agree, alone. Its weights (0.004 in the linearization stage, 0.04 in the joint stage,
-which weights ``L_lin`` 10x) make it start at the size of ``L_lin`` (the first model on held-out
-training scenes: ``L_lin`` 0.004, ``inverse_crf_log`` 1.26 stops^2, ``L_crf`` 0.019).
+stops, and the arithmetic mean of values spread that much lies stops above their geometric mean,
+which the evaluation's log error (in stops, over every pixel) pays for in the shadows. A
+log-domain term makes the estimate the geometric mean where the curve is uncertain and leaves the
+rest, where both terms agree, alone. Its stage weights (:mod:`singlehdr_tf.training.stages`) make
+it start at about the size of ``L_lin``.
 
-The weights each training stage gives these terms live in :mod:`singlehdr_tf.training.stages`.
+The weights each training stage gives these terms live in :mod:`singlehdr_tf.training.stages`;
+the measurements behind these choices are in the model card and ``release/logs/``.
 """
 
 from __future__ import annotations
@@ -53,9 +51,8 @@ floor of the log error."""
 
 HDR_LOG_EPSILON = CURVE_LOG_FLOOR
 """``eps`` of the log-L2 HDR loss ``log(H + eps)``: the evaluation's log floor, so the loss scores
-the shadows down to where the evaluation stops. The reference code's 1/255 (used for the first
-model) leaves values below ~0.004 almost unscored, i.e. whatever the Refinement-Net does to the
-darkest input codes, which on held-out training scenes moved them by stops."""
+the shadows down to where the evaluation stops. The reference code's 1/255 leaves values below
+~0.004 almost unscored, i.e. whatever the Refinement-Net does to the darkest input codes."""
 
 TONE_MAP_MU = 10.0
 """Strength of the tone map ``log(1 + mu x) / log(1 + mu)`` under the perceptual and TV terms."""
