@@ -139,7 +139,7 @@ class Reconstructor:
         ldr = self._prepare(image)
         if self._runs_whole(ldr):
             stages = self._whole(ldr[None])
-            result = {"hdr": stages["refined"], "dequantized": stages["dequantized"],
+            result = {"hdr": stages["hdr"], "dequantized": stages["dequantized"],
                       "linear": stages["linear"], "inverse_crf": stages["inverse_crf"]}
             result = {name: np.asarray(value)[0] for name, value in result.items()}
         else:

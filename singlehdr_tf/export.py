@@ -62,7 +62,7 @@ def serving_outputs(model: keras.Model, image: tf.Tensor) -> dict[str, tf.Tensor
     """The signature outputs for ``image`` ``[B, H, W, 3]`` float32 in [0, 1]."""
     stages = model(tf.clip_by_value(image, 0.0, 1.0), training=False)
     return {
-        "hdr": stages["refined"],
+        "hdr": stages["hdr"],
         "inverse_crf": stages["inverse_crf"],
         "dequantized": stages["dequantized"],
         "linear": stages["linear"],

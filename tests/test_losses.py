@@ -17,7 +17,7 @@ def _batch(rng, size=8, batch=2):
     image = lambda: tf.constant(rng.uniform(0.2, 0.8, (batch, size, size, 3)), tf.float32)  # noqa: E731
     curve = lambda: tf.constant(np.sort(rng.uniform(0, 1, (batch, 1024)), axis=1), tf.float32)  # noqa: E731
     outputs = {"dequantized": image(), "linear": image(), "inverse_crf": curve(), "hallucinated": image() * 2,
-               "refined": image() * 3}
+               "hdr": image() * 3}
     targets = {"ldr": image(), "nonlinear": image(), "clipped": image(), "inverse_crf": curve(), "hdr": image() * 4}
     return outputs, targets
 
@@ -115,7 +115,7 @@ def test_log_curve_term_is_in_stops_and_ignores_values_below_the_floor():
 
 def test_hdr_terms_score_the_stage_output(rng):
     outputs, batch = _batch(rng)
-    outputs["refined"] = batch["hdr"]  # a perfect final output: only TV remains in the HDR terms
+    outputs["hdr"] = batch["hdr"]  # a perfect final output: only TV remains in the HDR terms
     _, terms = stages.stage_loss("joint", outputs, batch)
     assert float(tf.reduce_max(terms["hallucination"])) == 0.0
     _, terms = stages.stage_loss("hallucination", outputs, batch)
@@ -142,7 +142,7 @@ def test_perceptual_loss_from_a_weights_file(rng, vgg_weights):
     outputs, batch = _batch(rng, size=16)
     hdr = batch["hdr"]
     np.testing.assert_allclose(perceptual(hdr, hdr), [0.0, 0.0], atol=1e-6)
-    prediction = tf.Variable(outputs["refined"])
+    prediction = tf.Variable(outputs["hdr"])
     with tf.GradientTape() as tape:
         value = perceptual(prediction, hdr)
         summed = tf.reduce_sum(value)

@@ -28,7 +28,7 @@ from singlehdr_tf.models import (
 from singlehdr_tf.models.refinement import LOG_OFFSET
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-OUTPUTS = ("dequantized", "inverse_crf", "linear", "hallucinated", "refined")
+OUTPUTS = ("dequantized", "inverse_crf", "linear", "hallucinated", "hdr")
 TINY = MODEL_CONFIGS["tiny"]
 
 
@@ -60,7 +60,7 @@ def test_physical_constraints_hold_on_the_outputs(tiny_model, rng):
     below = linear.max(-1) < TINY["gamma"]
     assert below.any()
     np.testing.assert_array_equal(hallucinated[below], linear[below])
-    assert outputs["refined"].min() >= 0.0
+    assert outputs["hdr"].min() >= 0.0
 
 
 def test_subnetworks_are_callable_alone(tiny_model, rng):
@@ -70,7 +70,7 @@ def test_subnetworks_are_callable_alone(tiny_model, rng):
     assert sorted(linearized) == ["inverse_crf", "linear"]
     hallucinated = tiny_model.hallucination(linearized["linear"])
     refined = tiny_model.refinement(hallucinated, linearized["linear"], dequantized)
-    np.testing.assert_allclose(refined.numpy(), tiny_model(ldr)["refined"].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(refined.numpy(), tiny_model(ldr)["hdr"].numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_linearization_runs_on_a_downscaled_copy(rng):
@@ -82,11 +82,11 @@ def test_linearization_runs_on_a_downscaled_copy(rng):
 
 
 def test_dynamic_height_and_width_in_a_traced_graph(tiny_model, rng):
-    function = tf.function(lambda x: tiny_model(x)["refined"],
+    function = tf.function(lambda x: tiny_model(x)["hdr"],
                            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     for shape in ((1, 19, 23, 3), (2, 40, 17, 3)):
         x = ldr_batch(rng, *shape[:3])
-        np.testing.assert_allclose(function(x).numpy(), tiny_model(x)["refined"].numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(function(x).numpy(), tiny_model(x)["hdr"].numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_gradients_reach_every_trainable_variable(rng):
@@ -275,7 +275,7 @@ def test_a_neutral_clipped_highlight_comes_back_neutral(rng):
         net(scene)
         net.set_weights([w + 0.3 * rng.standard_normal(w.shape).astype(np.float32) for w in net.get_weights()])
         output = net(scene)
-        hdr = np.asarray(output["refined"] if isinstance(output, dict) else output)[0, 12:20, 10:22]
+        hdr = np.asarray(output["hdr"] if isinstance(output, dict) else output)[0, 12:20, 10:22]
         if isinstance(net, HallucinationNet):
             assert hdr.max() > 1.0  # something was hallucinated, so the check means something
         ratios = hdr / hdr[..., 1:2]
@@ -293,7 +293,7 @@ def test_switched_off_refinement_returns_the_hallucinated_image(tiny_model, rng)
     ldr = ldr_batch(rng, 1, 24, 20)
     off = rebuild_model(tiny_model, use_refinement=False)
     outputs = off(ldr)
-    np.testing.assert_array_equal(outputs["refined"].numpy(), outputs["hallucinated"].numpy())
+    np.testing.assert_array_equal(outputs["hdr"].numpy(), outputs["hallucinated"].numpy())
     np.testing.assert_allclose(outputs["hallucinated"].numpy(), tiny_model(ldr)["hallucinated"].numpy(), atol=1e-6)
     assert not any(v.path.split("/")[1] == "refinement" for v in off.weights)  # nothing built, nothing shipped
     with pytest.raises(SingleHDRError, match="no weights"):

@@ -84,7 +84,7 @@ def test_grpc_predict_request_on_serving_default(loaded, tiny_model, image):
     expected = tiny_model(image, training=False)
     hdr = tf.make_ndarray(response.outputs["hdr"])
     assert hdr.shape == image.shape and hdr.dtype == np.float32
-    np.testing.assert_allclose(hdr, expected["refined"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hdr, expected["hdr"], rtol=1e-5, atol=1e-6)
     inverse_crf = tf.make_ndarray(response.outputs["inverse_crf"])
     assert inverse_crf.shape == (1, 1024)
     np.testing.assert_allclose(inverse_crf, expected["inverse_crf"], rtol=1e-5, atol=1e-6)

@@ -22,7 +22,6 @@ import tensorflow as tf
 from singlehdr_tf import api, export, io, models
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-KERAS_NAMES = {"hdr": "refined", "inverse_crf": "inverse_crf", "dequantized": "dequantized", "linear": "linear"}
 
 
 def parity_images() -> dict[str, np.ndarray]:
@@ -46,7 +45,7 @@ def measure(model, images: dict[str, np.ndarray]) -> dict:
             results.update({variant: export.run_tflite(path, image) for variant, path in variants.items()})
             for variant, outputs in results.items():
                 for name, value in outputs.items():
-                    reference = expected[KERAS_NAMES[name]]
+                    reference = expected[name]
                     difference = float(np.abs(value - reference).max() / np.abs(reference).max())
                     worst.setdefault(variant, {})[name] = max(worst.get(variant, {}).get(name, 0.0), difference)
         sizes = {variant: path.stat().st_size for variant, path in variants.items()}

@@ -27,7 +27,7 @@ class SingleHDR(keras.Model):
     - ``"linear"`` ``[B, H, W, 3]``: ``g(dequantized)`` (reverses ``F``), in [0, 1];
     - ``"hallucinated"`` ``[B, H, W, 3]``: the linear image with clipped highlights restored
       (reverses ``C``), >= ``linear``;
-    - ``"refined"`` ``[B, H, W, 3]``: the final HDR, linear, >= 0, 1 = the clipping level (the
+    - ``"hdr"`` ``[B, H, W, 3]``: the final HDR, linear, >= 0, 1 = the clipping level (the
       hallucinated image itself with ``use_refinement=False``: a shipped model switches off a
       stage that does not help on held-out scenes, see ``saved_models/MODEL_CARD.md``).
 
@@ -39,7 +39,7 @@ class SingleHDR(keras.Model):
         >>> from singlehdr_tf.models import MODEL_CONFIGS
         >>> model = SingleHDR(**MODEL_CONFIGS["tiny"])
         >>> out = model(keras.ops.zeros((1, 20, 24, 3)))
-        >>> tuple(out["refined"].shape), tuple(out["inverse_crf"].shape)
+        >>> tuple(out["hdr"].shape), tuple(out["inverse_crf"].shape)
         ((1, 20, 24, 3), (1, 1024))
     """
 
@@ -91,7 +91,7 @@ class SingleHDR(keras.Model):
             "inverse_crf": linearized["inverse_crf"],
             "linear": linear,
             "hallucinated": hallucinated,
-            "refined": refined,
+            "hdr": refined,
         }
 
     def refine(self, hallucinated, linear, dequantized, training=None):

@@ -177,7 +177,7 @@ def loss_terms(
 
     Args:
         outputs: model outputs (``dequantized``, ``linear``, ``inverse_crf``, ``hallucinated``,
-            ``refined``), only those the weighted terms need.
+            ``hdr``), only those the weighted terms need.
         batch: the data pipeline's targets ``nonlinear``, ``clipped``, ``inverse_crf``, ``hdr``
             and the input ``ldr``.
         weights: ``{term: weight}``; terms with weight 0 are not computed.

@@ -77,7 +77,7 @@ class Validator:
                 "dequantized_psnr": _psnr(outputs["dequantized"], batch["nonlinear"]),
                 "linear_psnr": _psnr(outputs["linear"], batch["clipped"]),
                 "hallucinated_psnr_tm": _psnr(losses.tone_map(outputs["hallucinated"]), hdr_tm),
-                "refined_psnr_tm": _psnr(losses.tone_map(outputs["refined"]), hdr_tm),
+                "refined_psnr_tm": _psnr(losses.tone_map(outputs["hdr"]), hdr_tm),
             }
             for name, value in scores.items():
                 sums.setdefault(name, []).append(value.numpy())
@@ -88,7 +88,7 @@ class Validator:
         """A few input / output / target images of the first batch for TensorBoard, ``[N, H, W, 3]``
         in [0, 1] (HDR tone mapped)."""
         batch = self.batches[0]
-        refined = self._forward(tf.constant(batch["ldr"]))["refined"][:count]
+        refined = self._forward(tf.constant(batch["ldr"]))["hdr"][:count]
         return {
             "ldr": tf.constant(batch["ldr"][:count]),
             "refined_tm": tf.clip_by_value(losses.tone_map(refined), 0.0, 1.0),
