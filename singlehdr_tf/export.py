@@ -184,6 +184,15 @@ def _metadata(model: keras.Model, checkpoint_keys: list[str]) -> dict[str, Any]:
     }
 
 
+def switched_off_networks(model: keras.Model) -> list[keras.layers.Layer]:
+    """The sub-networks ``model`` holds weights of but does not run: a Dequantization-Net with step
+    0, a Linearization-Net given a fixed curve. (A model with its Refinement-Net switched off builds
+    no weights for it.)"""
+    off = [(model.dequantization, model.dequantization.max_step == 0.0),
+           (model.linearization, model.linearization.fixed_curve is not None)]
+    return [network for network, unused in off if unused]
+
+
 def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pathlib.Path:
     """Write ``model`` as a SavedModel with the ``serving_default`` and ``encoded_image`` signatures
     and its metadata file to ``version_dir`` (which must not exist yet). Returns the folder."""
@@ -192,6 +201,10 @@ def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pat
     archive = keras.export.ExportArchive()
     # No archive.track(model): it would save every weight a second time (the Keras variables beside
     # the tf.Variables the endpoints capture). The metadata maps model variables to checkpoint keys.
+    # Networks a release switched off are not run by the endpoints, so they are tracked instead:
+    # their weights are saved once and the SavedModel loads back into the full model.
+    for network in switched_off_networks(model):
+        archive.track(network)
     for name, (function, spec) in (("serving_default", image_signature(model)),
                                    ("encoded_image", encoded_image_signature(model))):
         archive.add_endpoint(name, function, input_signature=spec)

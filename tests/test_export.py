@@ -124,6 +124,20 @@ def test_a_model_loaded_from_a_keras_file_exports_and_loads_back(tiny_model, tmp
         np.testing.assert_array_equal(variable.numpy(), expected.numpy())
 
 
+def test_switched_off_networks_keep_their_weights_in_the_saved_model(tiny_model, tmp_path, rng):
+    """A release may skip the Dequantization-Net (step 0) and the curve estimate (a fixed curve):
+    the signatures do not run them, yet the SavedModel holds their weights once and loads back."""
+    off = models.rebuild_model(tiny_model, dequantization_max_step=0.0, fixed_curve="srgb")
+    assert [network.name for network in export.switched_off_networks(off)] == ["dequantization", "linearization"]
+    version_dir = export.write_saved_model(off, tmp_path / "off" / "1")
+    model = loading.load_saved_model(version_dir)
+    for variable, expected in zip(model.variables, off.variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), expected.numpy())
+    image = rng.random((1, 32, 40, 3)).astype(np.float32)
+    served = tf.saved_model.load(str(version_dir)).signatures["serving_default"](image=tf.constant(image))
+    np.testing.assert_allclose(served["hdr"].numpy(), off(image)["hdr"].numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_saved_model_stores_each_weight_once(tiny_model, exported):
     reader = tf.train.load_checkpoint(str(exported[0] / "tiny" / "1" / "variables" / "variables"))
     stored = sum(int(np.prod(shape)) for key, shape in reader.get_variable_to_shape_map().items()
