@@ -117,8 +117,9 @@ class LinearizationNet(keras.Model):
         return self.to_weights(ops.mean(x, axis=(1, 2)))
 
     def build(self, input_shape):
-        # The estimator's weights exist whether or not it runs, so one checkpoint loads either way.
-        if self.fixed_curve is not None and not self.to_weights.built:
+        # The estimator's weights exist whether or not it runs, so one checkpoint loads either way
+        # (and a .keras file's weights find their layers when it is loaded).
+        if not self.to_weights.built:
             side = self.size or 64
             self.predict_crf_weights(keras.KerasTensor((1, side, side, 3), dtype="float32"))
         super().build(input_shape)
