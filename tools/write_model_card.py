@@ -205,7 +205,7 @@ linearized image (stops, unclipped pixels) relative to the best fixed curve's on
 gamma 2.2, inverse sRGB), so the learned curves must beat every fixed curve on both kinds of camera.
 `g0` is the prior of the basis' curve bank (`crf.fit_curve_basis`). {curve_decision}
 
-| curves | network (s = 1) | shipped (s = {chosen}) | `g0` | gamma 2.2 | inverse sRGB |
+| curves | network (s = 1) | best s ({chosen}) | `g0` | gamma 2.2 | inverse sRGB |
 |---|---|---|---|---|---|
 {shrinkage_rows}
 
