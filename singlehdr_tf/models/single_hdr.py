@@ -80,6 +80,13 @@ class SingleHDR(keras.Model):
                                         name="refinement")
         self.use_refinement = bool(use_refinement)
 
+    def build(self, input_shape):
+        # Every network that runs builds its weights on a small symbolic image (a switched-off
+        # Refinement-Net has none), so a .keras file's weights find their layers when it loads.
+        if not self.hallucination.built:
+            self.call(keras.KerasTensor((1, 32, 32, 3), dtype="float32"))
+        super().build(input_shape)
+
     def call(self, ldr):
         dequantized = self.dequantization(ops.cast(ldr, "float32"))
         linearized = self.linearization(dequantized)
