@@ -168,18 +168,21 @@ def _export(args: argparse.Namespace) -> int:
 
     _check_writable_folder(args.out)
     model = api.load_model(args.model)
+    changes = {}  # the weight-free settings to change, applied in one rebuild
     if args.curve_shrinkage is not None:
         if not 0.0 <= args.curve_shrinkage <= 1.0:
             raise SingleHDRError(f"--curve-shrinkage {args.curve_shrinkage}: must lie in [0, 1]")
-        model = models.rebuild_model(model, curve_shrinkage=args.curve_shrinkage)
+        changes["curve_shrinkage"] = args.curve_shrinkage
     if args.dequantization_max_step is not None:
         if not 0.0 <= args.dequantization_max_step <= 1.0:
             raise SingleHDRError(f"--dequantization-max-step {args.dequantization_max_step}: must lie in [0, 1]")
-        model = models.rebuild_model(model, dequantization_max_step=args.dequantization_max_step)
+        changes["dequantization_max_step"] = args.dequantization_max_step
     if args.fixed_curve is not None:
-        model = models.rebuild_model(model, fixed_curve=None if args.fixed_curve == "none" else args.fixed_curve)
+        changes["fixed_curve"] = None if args.fixed_curve == "none" else args.fixed_curve
     if args.refinement is not None:
-        model = models.rebuild_model(model, use_refinement=args.refinement == "on")
+        changes["use_refinement"] = args.refinement == "on"
+    if changes:
+        model = models.rebuild_model(model, **changes)
     for path in export.export_all(model, args.out, args.name, args.version, overwrite=args.overwrite):
         print(path)
     return EXIT_OK

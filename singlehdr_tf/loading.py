@@ -92,8 +92,9 @@ def load_model(name_or_path: str | os.PathLike = models.DEFAULT_MODEL) -> keras.
     if path.is_dir():
         if (path / "saved_model.pb").is_file():
             return load_saved_model(path)
-        if latest_version(path) is not None:
-            return load_saved_model(path / str(latest_version(path)))
+        version = latest_version(path)
+        if version is not None:
+            return load_saved_model(path / str(version))
         return _load_run_dir(path)
     if path.exists():
         raise SingleHDRError(f"{os.fspath(path)}: not a model (expected a SavedModel folder, a .keras file "

@@ -77,7 +77,7 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     basis = model.linearization.curve_basis
     g0, _ = crf.load_curve_basis(basis, k)
     result = {"run": str(run_dir), "held_out_files": [path.name for path in files]}
-    fixed = {"g0": g0, "gamma_2_2": crf.curve_grid() ** 2.2, "srgb": crf.invert_curve(crf.srgb_curve())}
+    fixed = {"g0": g0, **{key: crf.fixed_inverse_curve(name) for key, name in FIXED_CURVE_NAMES.items() if name}}
     for name, modern_fraction in CURVE_SETS.items():
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
                                             "curves_per_crop": 1})

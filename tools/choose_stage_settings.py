@@ -83,10 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fixed-curve", default=None, help="the release's fixed curve, or 'none'")
     args = parser.parse_args(argv)
     model = methods_module.load_model(args.model)[1]
+    curve = {}  # the release's curve settings, applied in one rebuild
     if args.curve_shrinkage is not None:
-        model = models.rebuild_model(model, curve_shrinkage=args.curve_shrinkage)
+        curve["curve_shrinkage"] = args.curve_shrinkage
     if args.fixed_curve is not None:
-        model = models.rebuild_model(model, fixed_curve=None if args.fixed_curve == "none" else args.fixed_curve)
+        curve["fixed_curve"] = None if args.fixed_curve == "none" else args.fixed_curve
+    if curve:
+        model = models.rebuild_model(model, **curve)
     by_set = measure(model, args.sets)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
                      for name in VARIANTS}
