@@ -1,5 +1,6 @@
 """The HDR-SYNTH data pipeline on tiny synthetic HDR files (no shared data)."""
 
+import dataclasses
 import logging
 import math
 
@@ -9,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from singlehdr_tf import camera, crf
-from singlehdr_tf.data import DataConfig, geometry, list_hdr_files, make_dataset
+from singlehdr_tf.data import DataConfig, geometry, list_hdr_files, make_dataset, procedural
 from singlehdr_tf.errors import SingleHDRError
 
 CROP = 32
@@ -155,6 +156,27 @@ def test_train_curves_mix_training_split_and_modern_curves(hdr_dir):
 def test_unknown_curve_set_raises(hdr_dir):
     with pytest.raises(SingleHDRError, match="curves"):
         make_dataset(hdr_dir, QUIET, batch_size=1, seed=0, curves="val")
+
+
+def test_procedural_scenes_are_seeded_hdr_and_join_the_training_images(tmp_path):
+    scenes = procedural.dead_leaves_scenes(2, seed=4, max_side=64)
+    again = procedural.dead_leaves_scenes(2, seed=4, max_side=64)
+    np.testing.assert_array_equal(scenes[0], again[0])
+    assert not np.array_equal(scenes[0], scenes[1])
+    for image in scenes:
+        assert image.shape == (51, 64, 3) and image.dtype == np.float32 and np.all(image >= 0)
+        positive = image[image > 0]
+        assert np.log2(np.percentile(positive, 99.9) / np.percentile(positive, 0.1)) > 8  # HDR
+        assert len(np.unique(image[..., 0].round(4))) > 100  # disks, shading and texture, not flat
+    # One flat real file and 3 procedural scenes: an epoch of 4 crops holds the flat one once.
+    write_hdr(tmp_path / "flat.exr", np.full((40, 40, 3), 0.3, np.float32))
+    config = DataConfig(crop_size=CROP, max_side=64, sensor_noise=False, jpeg=False, procedural_scenes=3)
+    (batch,) = batches(make_dataset(None, config, batch_size=4, seed=0, files=[tmp_path / "flat.exr"]), 1)
+    flat = [float(np.ptp(image, axis=(0, 1)).max()) < 1e-5 for image in batch["hdr"]]
+    assert sum(flat) == 1
+    (real_only,) = batches(make_dataset(None, dataclasses.replace(config, procedural_scenes=0), batch_size=4,
+                                        seed=0, files=[tmp_path / "flat.exr"]), 1)
+    assert all(float(np.ptp(image, axis=(0, 1)).max()) < 1e-5 for image in real_only["hdr"])
 
 
 def test_config_round_trips_and_rejects_bad_values():

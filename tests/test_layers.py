@@ -16,6 +16,7 @@ from singlehdr_tf.layers import (
     SoftHistogram,
     area_resize,
     clip_mask,
+    native_windows,
     reflect_pad,
     reflect_pad_to_multiple,
     upsample2x,
@@ -144,6 +145,21 @@ def test_area_resize_matches_tf_area_and_keeps_constants(rng):
     constant = np.full((1, 37, 53, 3), 0.3, np.float32)
     for size in (8, 64):  # down- and upscaling
         np.testing.assert_allclose(area_resize(constant, size).numpy(), 0.3, atol=1e-5)
+
+
+def test_native_windows_cut_an_even_grid_at_native_resolution(rng):
+    images = rng.random((2, 50, 70, 3)).astype(np.float32)
+    windows = native_windows(images, 3, 16).numpy()
+    assert windows.shape == (18, 16, 16, 3)
+    starts_y, starts_x = (0, 17, 34), (0, 27, 54)  # first to last pixel, floor((size - 16) * k / 2)
+    for i, y in enumerate(starts_y):
+        for j, x in enumerate(starts_x):
+            for b in range(2):  # window-major: window (i, j) of every image, then the next window
+                np.testing.assert_array_equal(windows[(3 * i + j) * 2 + b], images[b, y:y + 16, x:x + 16])
+    np.testing.assert_array_equal(native_windows(images, 1, 16).numpy()[1], images[1, 17:33, 27:43])
+    small = native_windows(images[:, :10, :12], 2, 16).numpy()  # smaller than a window: edges repeat
+    assert small.shape == (8, 16, 16, 3)
+    np.testing.assert_array_equal(small[0, 10:, :12], np.broadcast_to(images[0, 9:10, :12], (6, 12, 3)))
 
 
 def test_blend_adds_only_where_near_clipping(rng):

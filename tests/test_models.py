@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from singlehdr_tf import SingleHDRError, crf
+from singlehdr_tf.layers import area_resize
 from singlehdr_tf.models import (
     MODEL_CONFIGS,
     DequantizationNet,
@@ -81,6 +82,20 @@ def test_linearization_runs_on_a_downscaled_copy(rng):
     np.testing.assert_allclose(net(image)["inverse_crf"].numpy(), net(upscaled)["inverse_crf"].numpy(), atol=1e-5)
 
 
+def test_native_windows_reach_the_curve_where_the_resized_copy_is_blind(rng):
+    config = dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
+    keras.utils.set_random_seed(5)
+    net = LinearizationNet(**config, windows=2, window_size=8)
+    image = rng.random((1, 64, 64, 3)).astype(np.float32)
+    # Same 16x16 area-resized copy (each 4x4 block keeps its mean), other native pixels.
+    flipped = image.reshape(1, 16, 4, 16, 4, 3)[:, :, ::-1, :, ::-1].reshape(1, 64, 64, 3)
+    np.testing.assert_allclose(area_resize(image, 16).numpy(), area_resize(flipped, 16).numpy(), atol=1e-6)
+    assert np.abs(net(image)["inverse_crf"].numpy() - net(flipped)["inverse_crf"].numpy()).max() > 1e-6
+    plain = LinearizationNet(**config)
+    plain(image)
+    assert net.to_weights.kernel.shape[0] == 2 * plain.to_weights.kernel.shape[0]  # both views' features
+
+
 def test_dynamic_height_and_width_in_a_traced_graph(tiny_model, rng):
     function = tf.function(lambda x: tiny_model(x)["hdr"],
                            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
@@ -129,6 +144,7 @@ NETWORKS_ON_TINY_INPUTS = [
     (DequantizationNet, dict(filters=(4, 8), kernel_sizes=(3, 3), max_step=0.5 / 255), 1),
     (LinearizationNet, dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), crf_weights=5), 1),
     (LinearizationNet, dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), fixed_curve="srgb"), 1),
+    (LinearizationNet, dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), windows=2, window_size=8), 1),
     (HallucinationNet, dict(filters=(4, 8), convs=(1, 2), gamma=0.9), 1),
     (RefinementNet, dict(filters=(4, 8), kernel_sizes=(3, 3)), 3),
     (SingleHDR, TINY, 1),

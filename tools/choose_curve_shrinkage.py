@@ -80,7 +80,7 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     fixed = {"g0": g0, **{key: crf.fixed_inverse_curve(name) for key, name in FIXED_CURVE_NAMES.items() if name}}
     for name, modern_fraction in CURVE_SETS.items():
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
-                                            "curves_per_crop": 1})
+                                            "procedural_scenes": 0, "curves_per_crop": 1})
         dataset = make_dataset(None, data_config, batch_size=8, seed=seed, curves="train", files=files)
         shrunk = {str(s): InverseCRF(k, shrinkage=s, basis=basis) for s in SHRINKAGES}
         stops = {key: [] for key in [*shrunk, *fixed]}

@@ -61,6 +61,10 @@ class DataConfig:
     (:func:`singlehdr_tf.modern_curves.sample_modern_curves`) instead of a DoRF training-split curve."""
     modern_curves: int = 2000
     """Modern curves drawn (from the dataset's seed) when a dataset is built."""
+    procedural_scenes: int = 0
+    """Procedural dead-leaves scenes (:mod:`singlehdr_tf.data.procedural`, from the dataset's seed)
+    added to the training images, so the curve estimator cannot learn the few real scenes by heart.
+    Evaluation on held-out scenes leaves them out."""
     curves_per_crop: int = 1
     """Consecutive elements render the same crop (same geometry and exposure) through this many
     curves, so that within a batch the content cannot predict the curve."""
@@ -87,6 +91,8 @@ class DataConfig:
             fail("crop_size", "must be at least 8")
         if self.modern_curves < 1:
             fail("modern_curves", "must be at least 1")
+        if self.procedural_scenes < 0:
+            fail("procedural_scenes", "must be at least 0")
         if self.curves_per_crop < 1:
             fail("curves_per_crop", "must be at least 1")
         if self.max_side < self.crop_size:

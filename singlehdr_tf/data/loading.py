@@ -55,7 +55,8 @@ def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
     return tf.image.resize(image, size, method="area").numpy()
 
 
-def _pyramid(image: np.ndarray) -> list[np.ndarray]:
+def build_pyramid(image: np.ndarray) -> list[np.ndarray]:
+    """``image`` and its 2x2-averaged halvings, finest first, down to :data:`MIN_LEVEL_SIDE`."""
     levels = [image]
     while min(levels[-1].shape[:2]) >= 2 * MIN_LEVEL_SIDE:
         top = levels[-1]
@@ -68,7 +69,7 @@ def _decode(path: pathlib.Path, max_side: int) -> list[np.ndarray]:
     image = io.read_hdr(path)
     if not np.any(image > 0):
         raise SingleHDRError(f"{os.fspath(path)}: no positive finite pixel (all zero or not a number)")
-    return _pyramid(_downscale(image, max_side))
+    return build_pyramid(_downscale(image, max_side))
 
 
 def load_hdr_images(

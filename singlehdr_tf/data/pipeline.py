@@ -7,7 +7,8 @@ loop), so it runs on all cores and can be saved in a ``tf.train.Checkpoint``.
 
 One element, in the order of the camera (eq. (1) of the paper, ``L = Q(F(C(H)))``):
 
-1. the image: each epoch visits every file once, in an order shuffled from ``(seed, epoch)``;
+1. the image: each epoch visits every file (and the ``procedural_scenes`` dead-leaves scenes of
+   :mod:`.procedural`) once, in an order shuffled from ``(seed, epoch)``;
 2. geometry (:mod:`.geometry`): a flat crop rescaled by a random factor or, for panoramas, a
    pinhole view at a random direction and field of view (flat crops of panoramas stay in the
    middle band, away from the stretched poles); a random flip and 90-degree rotation;
@@ -39,9 +40,9 @@ import numpy as np
 import tensorflow as tf
 
 from singlehdr_tf import camera, crf, modern_curves
-from singlehdr_tf.data import geometry
+from singlehdr_tf.data import geometry, procedural
 from singlehdr_tf.data.config import DataConfig
-from singlehdr_tf.data.loading import list_hdr_files, load_hdr_images
+from singlehdr_tf.data.loading import build_pyramid, list_hdr_files, load_hdr_images
 from singlehdr_tf.errors import SingleHDRError
 
 CURVE_SETS = ("train", "test")
@@ -154,7 +155,10 @@ def make_dataset(
         if hdr_dir is None:
             raise SingleHDRError("make_dataset: give hdr_dir or files")
         files = list_hdr_files(hdr_dir)
-    images = geometry.ImagePyramids([pyramid for _, pyramid in load_hdr_images(files, config.max_side)])
+    pyramids = [pyramid for _, pyramid in load_hdr_images(files, config.max_side)]
+    scenes = procedural.dead_leaves_scenes(config.procedural_scenes, seed, config.max_side)
+    pyramids += [build_pyramid(scene) for scene in scenes]
+    images = geometry.ImagePyramids(pyramids)
     bank, bank_inverse, dorf_count = _curve_bank(curves, config, seed)
     bank, bank_inverse = tf.constant(bank), tf.constant(bank_inverse)
     modern_fraction = config.modern_curve_fraction if curves == "train" else 0.0

@@ -6,7 +6,7 @@ from singlehdr_tf.layers.edges import SobelEdges
 from singlehdr_tf.layers.highlight import DEFAULT_GAMMA, PositiveResidualBlend, clip_mask
 from singlehdr_tf.layers.histogram import SoftHistogram
 from singlehdr_tf.layers.inverse_crf import InverseCRF
-from singlehdr_tf.layers.resampling import area_resize, reflect_pad, reflect_pad_to_multiple, upsample2x
+from singlehdr_tf.layers.resampling import area_resize, native_windows, reflect_pad, reflect_pad_to_multiple, upsample2x
 from singlehdr_tf.layers.resize_conv import ResizeConv2D
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "SobelEdges",
     "SoftHistogram",
     "area_resize",
+    "native_windows",
     "clip_mask",
     "reflect_pad",
     "reflect_pad_to_multiple",

@@ -1,5 +1,6 @@
 """Resampling written with ``keras.ops`` that converts to TFLite builtins for dynamic ``H, W``:
-reflect padding (by a width or to a multiple), x2 upsampling (nearest, bilinear) and area downscaling.
+reflect padding (by a width or to a multiple), x2 upsampling (nearest, bilinear), area downscaling
+and cutting a grid of windows at native resolution.
 
 ``keras.ops.pad(mode="reflect")`` needs pads smaller than the image and ``keras.ops.image.resize``
 needs a static size, so both are done here with gathers, stack-and-reshape and matrix products.
@@ -51,9 +52,15 @@ def _upsample_axis(images, axis: int, interpolation: str):
     ``tf.image.resize(..., "bilinear")``): each sample becomes ``0.75 * self + 0.25 * neighbour``."""
     if interpolation == "nearest":
         return _interleave(images, images, axis)
-    size = ops.shape(images)[axis]
-    previous = ops.take(images, ops.maximum(ops.arange(size) - 1, 0), axis=axis)
-    following = ops.take(images, ops.minimum(ops.arange(size) + 1, size - 1), axis=axis)
+    # Neighbours by slicing and concatenation, not gathers: static slices stay cheap copies in
+    # TensorFlow and XNNPACK runs them in TFLite (a gather leaves its delegate).
+    def part(start, stop):
+        index = [slice(None)] * len(images.shape)
+        index[axis] = slice(start, stop)
+        return images[tuple(index)]
+
+    previous = ops.concatenate([part(0, 1), part(0, -1)], axis=axis)
+    following = ops.concatenate([part(1, None), part(-1, None)], axis=axis)
     return _interleave(0.75 * images + 0.25 * previous, 0.75 * images + 0.25 * following, axis)
 
 
@@ -83,3 +90,26 @@ def area_resize(images, size: int):
     planes = ops.transpose(ops.cast(images, "float32"), (0, 3, 1, 2))  # [B, C, H, W]
     planes = ops.matmul(ops.matmul(rows, planes), ops.transpose(columns))  # [B, C, size, size]
     return ops.transpose(planes, (0, 2, 3, 1))
+
+
+def _window_starts(size, grid: int, window: int):
+    """``[grid * window]`` source indices along one axis: ``grid`` runs of ``window`` samples spread
+    from the first sample to the last, repeating the last sample where the axis is shorter."""
+    spare = ops.cast(ops.maximum(size - window, 0), "float32")
+    fractions = ops.arange(grid, dtype="float32") / max(grid - 1, 1) if grid > 1 else ops.full((1,), 0.5)
+    starts = ops.cast(ops.floor(fractions * spare), "int32")
+    index = ops.reshape(starts[:, None] + ops.arange(window, dtype="int32")[None, :], (grid * window,))
+    return ops.minimum(index, size - 1)
+
+
+def native_windows(images, grid: int, window: int):
+    """``grid`` x ``grid`` windows of ``window`` x ``window`` pixels cut at native resolution,
+    spread evenly over the image, corners included: ``[B, H, W, C] -> [grid * grid * B, window,
+    window, C]``, window-major (window ``(i, j)`` of every image, then the next). An image
+    smaller than a window repeats its last row or column."""
+    shape = ops.shape(images)
+    rows = ops.take(images, _window_starts(shape[1], grid, window), axis=1)
+    cut = ops.take(rows, _window_starts(shape[2], grid, window), axis=2)  # [B, g * w, g * w, C]
+    channels = images.shape[-1]
+    cut = ops.reshape(cut, (-1, grid, window, grid, window, channels))
+    return ops.reshape(ops.transpose(cut, (1, 3, 0, 2, 4, 5)), (-1, window, window, channels))

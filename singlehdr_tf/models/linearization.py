@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from singlehdr_tf import crf
-from singlehdr_tf.layers import InverseCRF, SobelEdges, SoftHistogram, area_resize
+from singlehdr_tf.layers import InverseCRF, SobelEdges, SoftHistogram, area_resize, native_windows
 
 
 @keras.saving.register_keras_serializable(package="singlehdr_tf")
@@ -62,6 +62,13 @@ class LinearizationNet(keras.Model):
     switches the estimate off: every photo gets that curve, the release's choice where the
     learned curve does not beat it on held-out training scenes (``tools/choose_curve_shrinkage.py``).
 
+    ``windows = n > 0`` adds what resizing erases: ``n`` x ``n`` windows of ``window_size`` pixels
+    cut at native resolution, spread over the photo (:func:`singlehdr_tf.layers.native_windows`),
+    go through the same backbone, and their mean pooled features join the resized copy's before
+    the dense layer. Native pixels keep the local traces of the curve, blurred edges between two
+    colours (linear blends in radiance, bent by the curve) and sensor noise whose strength follows
+    the curve's slope, which area averaging turns into blends and averages of encoded values.
+
     Example:
         >>> net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
         >>> out = net(keras.ops.zeros((1, 20, 30, 3)))
@@ -71,7 +78,8 @@ class LinearizationNet(keras.Model):
 
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
                  histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
-                 curve_basis: str = "emor", fixed_curve: str | None = None, **kwargs):
+                 curve_basis: str = "emor", fixed_curve: str | None = None, windows: int = 0,
+                 window_size: int = 64, **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -82,6 +90,8 @@ class LinearizationNet(keras.Model):
         self.curve_basis = str(curve_basis)
         self.fixed_curve = None if fixed_curve is None else str(fixed_curve)
         self._fixed = None if fixed_curve is None else crf.fixed_inverse_curve(self.fixed_curve)
+        self.windows = int(windows)
+        self.window_size = int(window_size)
         # Features, curve weights and curve in float32 under any policy (see SingleHDR).
         self.edges = SobelEdges(dtype="float32", name="edges")
         self.histogram = SoftHistogram(self.histogram_bins, dtype="float32", name="histogram")
@@ -110,11 +120,20 @@ class LinearizationNet(keras.Model):
         shrinkage and projection (what ``tools/choose_curve_shrinkage.py`` needs). Batch
         normalisation runs in the mode of the enclosing call (inference when called directly)."""
         small = images if self.size is None else area_resize(images, self.size)
-        x = ops.concatenate([small, self.edges(small), self.histogram(small)], axis=-1)
+        features = self._pooled_features(small)
+        if self.windows:
+            pooled = self._pooled_features(native_windows(images, self.windows, self.window_size))
+            pooled = ops.reshape(pooled, (self.windows**2, -1, ops.shape(pooled)[-1]))  # [windows, B, F]
+            features = ops.concatenate([features, ops.mean(pooled, axis=0)], axis=-1)
+        return self.to_weights(features)
+
+    def _pooled_features(self, images):
+        """``[B, H, W, 3] -> [B, F]``: the backbone on ``[image, edges, histograms]``, averaged."""
+        x = ops.concatenate([images, self.edges(images), self.histogram(images)], axis=-1)
         x = self.stem_pool(ops.relu(self.stem_norm(self.stem(x))))
         for block in self.blocks:
             x = block(x)
-        return self.to_weights(ops.mean(x, axis=(1, 2)))
+        return ops.mean(x, axis=(1, 2))
 
     def build(self, input_shape):
         # The estimator's weights exist whether or not it runs, so one checkpoint loads either way
@@ -139,5 +158,5 @@ class LinearizationNet(keras.Model):
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
                       curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis,
-                      fixed_curve=self.fixed_curve)
+                      fixed_curve=self.fixed_curve, windows=self.windows, window_size=self.window_size)
         return config

@@ -56,6 +56,8 @@ class SingleHDR(keras.Model):
         curve_shrinkage: float = 1.0,
         curve_basis: str = "emor",
         fixed_curve: str | None = None,
+        linearization_windows: int = 0,
+        linearization_window_size: int = 64,
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
@@ -73,7 +75,8 @@ class SingleHDR(keras.Model):
                                                 dequantization_max_step, dtype="float32", name="dequantization")
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
                                               histogram_bins, crf_weights, curve_shrinkage, curve_basis,
-                                              fixed_curve, dtype="float32", name="linearization")
+                                              fixed_curve, linearization_windows, linearization_window_size,
+                                              dtype="float32", name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
                                               name="hallucination")
         self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, gamma, dtype="float32",
@@ -125,6 +128,8 @@ class SingleHDR(keras.Model):
             curve_shrinkage=linearization["curve_shrinkage"],
             curve_basis=linearization["curve_basis"],
             fixed_curve=linearization["fixed_curve"],
+            linearization_windows=linearization["windows"],
+            linearization_window_size=linearization["window_size"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],

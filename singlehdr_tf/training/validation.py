@@ -8,6 +8,7 @@ Logging the three curve errors side by side makes that visible while the run goe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -28,8 +29,9 @@ def _psnr(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
 def validation_batches(
     files: Sequence[str | os.PathLike], data_config: DataConfig, *, batches: int, batch_size: int, seed: int
 ) -> list[dict[str, np.ndarray]]:
-    """``batches`` fixed batches from ``files`` with the held-out DoRF test curves, as NumPy."""
-    dataset = make_dataset(None, data_config, batch_size=batch_size, seed=seed, curves="test", files=list(files))
+    """``batches`` fixed batches from ``files`` with the held-out DoRF test curves, as NumPy
+    (real scenes only: no procedural ones)."""
+    dataset = make_dataset(None, dataclasses.replace(data_config, procedural_scenes=0), batch_size=batch_size, seed=seed, curves="test", files=list(files))
     return [{name: value.numpy() for name, value in batch.items()} for batch in dataset.take(batches)]
 
 
