@@ -41,7 +41,7 @@ from singlehdr_tf.models.precision import dtype_policy, resolve_precision
 
 DEFAULT_MAX_PIXELS = 1 << 21
 """Images up to this many pixels (2 megapixels) run whole; larger ones in tiles."""
-DEFAULT_TILE_SIZE = 1024
+DEFAULT_TILE_SIZE = 1536  # 24 MP 4:3 in 4 x 3 tiles: 1.18x the pixels computed, against 1.53x with 1024
 DEFAULT_TILE_OVERLAP = 128
 
 OUTPUT_FORMATS = ("exr", "hdr", "uhdr")

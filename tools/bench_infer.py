@@ -11,15 +11,15 @@ Backends (``--backends``):
   median over this one's at the same size, measured in the same run (these machines differ 2x
   from day to day; the ratios do not);
 * ``keras``: :func:`singlehdr_tf.load` and :meth:`~singlehdr_tf.api.Reconstructor.reconstruct` on a
-  uint8 photo, default options (whole image up to 2 MP, 1024-pixel tiles beyond, so memory stays
+  uint8 photo, default options (whole image up to 2 MP, 1536-pixel tiles beyond, so memory stays
   bounded at any size); ``keras_bfloat16`` the same with ``precision="bfloat16"``;
 * ``saved_model``: ``tf.saved_model.load`` and its ``serving_default`` on the whole image;
-* ``tflite_float32``, ``tflite_float16``: LiteRT on the whole image, ``--threads`` threads, one
-  :class:`singlehdr_tf.tflite_runner.TFLiteRunner` kept across photos: its first call (the
-  interpreter allocated, XNNPACK packing the weights), the steady state, and the first call at a
-  new photo size (``new_size_s``, 32 pixels smaller each way: tensors re-allocated) are timed
-  apart; ``xnnpack_partitions`` counts the graph pieces XNNPACK runs (LiteRT's own kernels run the
-  ops between them).
+* ``tflite_float32``, ``tflite_float16``, ``tflite_dynamic_range`` (int8 weights): LiteRT on the
+  whole image, ``--threads`` threads, one :class:`singlehdr_tf.tflite_runner.TFLiteRunner` kept
+  across photos: its first call (the interpreter allocated, XNNPACK packing the weights), the
+  steady state, and the first call at a new photo size (``new_size_s``, 32 pixels smaller each
+  way: tensors re-allocated) are timed apart; ``xnnpack_partitions`` counts the graph pieces
+  XNNPACK runs (LiteRT's own kernels run the ops between them).
 
 The whole-image backends are skipped above ``--whole-image-max-mp`` megapixels (their activations
 grow with the image; the table says so). Each backend and size runs in a fresh subprocess: one
@@ -58,11 +58,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tools")]  # run from a checkout without installing; model_summary
 
-BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_float32", "tflite_float16")
+BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_float32", "tflite_float16",
+            "tflite_dynamic_range")
 REFERENCE_FILTERS = 32
 """Width of the reference network: seven 3x3 convolutions, 3 -> 32 -> ... -> 32 -> 3 channels,
 about 96 GFLOP per megapixel, near the ``lite`` model's 93."""
-WHOLE_IMAGE_BACKENDS = ("reference", "saved_model", "tflite_float32", "tflite_float16")
+WHOLE_IMAGE_BACKENDS = ("reference", "saved_model", "tflite_float32", "tflite_float16", "tflite_dynamic_range")
 DEFAULT_SIZES = (0.25, 1.0, 4.0, 12.0)
 MEMORY_TARGET = {"megapixels": 24.0, "peak_rss_gb": 6.0, "backend": "keras"}
 """The deployment issue's target: a 24 MP photo under 6 GB peak RSS (with ``lite``)."""
@@ -402,7 +403,7 @@ def markdown(report: dict) -> str:
     lines += [f"{mark} {reason}" for reason, mark in notes.items()]
     lines += [
         "",
-        "Keras tiles images above 2 MP (1024-pixel tiles, 128-pixel overlap): its memory stays bounded, "
+        "Keras tiles images above 2 MP (1536-pixel tiles, 128-pixel overlap): its memory stays bounded, "
         "and it computes the overlaps twice, so its GFLOP/s (whole-image FLOPs / latency) understates "
         "the kernels' rate. Peak RSS is the whole process: runtime, model, photo and outputs.",
     ]
