@@ -63,7 +63,7 @@ BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_float
 REFERENCE_FILTERS = 32
 """Width of the reference network: seven 3x3 convolutions, 3 -> 32 -> ... -> 32 -> 3 channels,
 about 96 GFLOP per megapixel, near the ``lite`` model's 93."""
-WHOLE_IMAGE_BACKENDS = ("reference", "saved_model", "tflite_float32", "tflite_float16", "tflite_dynamic_range")
+WHOLE_IMAGE_BACKENDS = ("reference", "saved_model", *(name for name in BACKENDS if name.startswith("tflite_")))
 DEFAULT_SIZES = (0.25, 1.0, 4.0, 12.0)
 MEMORY_TARGET = {"megapixels": 24.0, "peak_rss_gb": 6.0, "backend": "keras"}
 """The deployment issue's target: a 24 MP photo under 6 GB peak RSS (with ``lite``)."""

@@ -15,7 +15,6 @@ PU21-PSNR and log RMSE in stops and the mean per-sample difference from float32 
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import tempfile
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 from singlehdr_tf import api, export, loading
 from singlehdr_tf.evaluation import report
+from singlehdr_tf.io import atomic_write, write_json
 from singlehdr_tf.tflite_runner import TFLiteRunner
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -82,9 +82,8 @@ def measure(model: str, set_dirs: list[str], limit: int | None) -> dict:
                 }
                 for name, values in scores.items()
             }
-    for name, bar in BARS_DB.items():
-        results.setdefault("within_bar", {})[name] = all(
-            -per_set[name]["pu21_minus_float32"] <= bar for per_set in results["sets"].values())
+    results["within_bar"] = {name: all(-per_set[name]["pu21_minus_float32"] <= bar
+                                       for per_set in results["sets"].values()) for name, bar in BARS_DB.items()}
     return results
 
 
@@ -118,8 +117,9 @@ def main() -> None:
     args = parser.parse_args()
     results = measure(args.model, args.sets, args.limit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(results))
+    write_json(args.out, results, indent=2)
+    with atomic_write(args.out.with_suffix(".md")) as temporary:
+        temporary.write_text(markdown(results))
     print(markdown(results))
 
 

@@ -96,7 +96,7 @@ def _window_starts(size, grid: int, window: int):
     """``[grid * window]`` source indices along one axis: ``grid`` runs of ``window`` samples spread
     from the first sample to the last, repeating the last sample where the axis is shorter."""
     spare = ops.cast(ops.maximum(size - window, 0), "float32")
-    fractions = ops.arange(grid, dtype="float32") / max(grid - 1, 1) if grid > 1 else ops.full((1,), 0.5)
+    fractions = ops.arange(grid, dtype="float32") / (grid - 1) if grid > 1 else ops.full((1,), 0.5)
     starts = ops.cast(ops.floor(fractions * spare), "int32")
     index = ops.reshape(starts[:, None] + ops.arange(window, dtype="int32")[None, :], (grid * window,))
     return ops.minimum(index, size - 1)

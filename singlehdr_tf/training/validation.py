@@ -31,7 +31,8 @@ def validation_batches(
 ) -> list[dict[str, np.ndarray]]:
     """``batches`` fixed batches from ``files`` with the held-out DoRF test curves, as NumPy
     (real scenes only: no procedural ones)."""
-    dataset = make_dataset(None, dataclasses.replace(data_config, procedural_scenes=0), batch_size=batch_size, seed=seed, curves="test", files=list(files))
+    real_scenes = dataclasses.replace(data_config, procedural_scenes=0)
+    dataset = make_dataset(None, real_scenes, batch_size=batch_size, seed=seed, curves="test", files=list(files))
     return [{name: value.numpy() for name, value in batch.items()} for batch in dataset.take(batches)]
 
 
