@@ -68,14 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder (default: saved_models)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing export of this version")
     export.add_argument("--curve-shrinkage", type=float, default=None, metavar="S",
-                        help="pull the estimated camera curves toward the prior g0 by this factor in [0, 1] "
-                             "(see tools/choose_curve_shrinkage.py); default: keep the model's")
+                        help="weight in [0, 1] of the estimated camera curve in its blend with the fallback "
+                             "curve (--shrink-toward) (see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.add_argument("--dequantization-max-step", type=float, default=None, metavar="D",
                         help="keep dequantized values within D of the 8-bit input (0.5/255 = its quantization "
                              "bin; see DequantizationNet); default: keep the model's")
     export.add_argument("--fixed-curve", choices=("srgb", "gamma_2.2", "none"), default=None,
                         help="give every photo this fixed inverse curve instead of the estimated one, or 'none' "
                              "to estimate it (see tools/choose_curve_shrinkage.py); default: keep the model's")
+    export.add_argument("--shrink-toward", choices=("srgb", "gamma_2.2", "none"), default=None,
+                        help="the fixed inverse curve --curve-shrinkage blends the estimate with, or 'none' for the "
+                             "basis prior g0 (see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.add_argument("--refinement", choices=("on", "off"), default=None,
                         help="switch the Refinement-Net on or off (see tools/choose_stage_settings.py); "
                              "default: keep the model's")
@@ -179,6 +182,8 @@ def _export(args: argparse.Namespace) -> int:
         changes["dequantization_max_step"] = args.dequantization_max_step
     if args.fixed_curve is not None:
         changes["fixed_curve"] = None if args.fixed_curve == "none" else args.fixed_curve
+    if args.shrink_toward is not None:
+        changes["curve_shrink_toward"] = None if args.shrink_toward == "none" else args.shrink_toward
     if args.refinement is not None:
         changes["use_refinement"] = args.refinement == "on"
     if changes:

@@ -1,12 +1,12 @@
 """Tests of tools/bench_infer.py on the tiny model: planning, the in-process and subprocess
 measurements, and the Markdown report."""
 
-import importlib.util
 import pathlib
 
 import keras
 import numpy as np
 import pytest
+from conftest import load_tool
 
 from singlehdr_tf import SingleHDRError, models
 
@@ -15,10 +15,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_infer", REPO / "tools" / "bench_infer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench_infer")
 
 
 @pytest.fixture(scope="module")

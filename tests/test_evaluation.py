@@ -1,12 +1,12 @@
 """Test-set writer, methods, reports and contact sheets on tiny synthetic HDR images."""
 
-import importlib.util
 import json
 import math
 import pathlib
 
 import numpy as np
 import pytest
+from conftest import load_tool
 
 from singlehdr_tf import camera, cli, crf, io, metrics, modern_curves
 from singlehdr_tf.errors import SingleHDRError
@@ -292,9 +292,7 @@ def test_sheet_tone_maps_a_row_alike(rng):
 
 
 def test_log_error_by_level_partitions_every_pixel(test_set):
-    spec = importlib.util.spec_from_file_location("log_error_by_level", REPO / "tools" / "log_error_by_level.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("log_error_by_level")
     result = tool.breakdown([test_set], {"srgb": baselines.BASELINES["srgb"]})["srgb"]
     levels = result["levels"].values()
     assert sum(level["values"] for level in levels) == 4 * 32 * 32 * 3  # 4 samples of 32x32 RGB

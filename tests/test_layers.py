@@ -195,6 +195,20 @@ def test_blend_rejects_bad_gamma():
         PositiveResidualBlend(gamma=1.0)
 
 
+@pytest.mark.parametrize("name", sorted(crf.FIXED_INVERSE_CURVES))
+def test_inverse_crf_shrinks_toward_a_fixed_curve(rng, name):
+    weights = rng.standard_normal((3, 11)).astype(np.float32)
+    free = InverseCRF(11).inverse_crf(weights).numpy()
+    fixed = crf.fixed_inverse_curve(name)
+    np.testing.assert_allclose(InverseCRF(11, 0.0, shrink_toward=name).inverse_crf(weights).numpy(),
+                               np.stack([fixed] * 3), atol=1e-7)
+    blend = InverseCRF(11, 0.3, shrink_toward=name).inverse_crf(weights).numpy()
+    np.testing.assert_allclose(blend, 0.3 * free + 0.7 * fixed, atol=1e-6)
+    assert np.all(np.diff(blend, axis=-1) >= 0)
+    with pytest.raises(ValueError, match="unknown fixed curve"):
+        InverseCRF(11, 0.5, shrink_toward="film")
+
+
 def test_inverse_crf_shrinkage_blends_the_curve_with_the_emor_mean(rng):
     weights = rng.standard_normal((3, 11)).astype(np.float32)
     free = InverseCRF(11).inverse_crf(weights).numpy()

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import load_tool
 
 from singlehdr_tf import SingleHDRError, crf
 from singlehdr_tf.layers import area_resize
@@ -169,9 +170,7 @@ def test_registry_has_paper_and_lite_and_lite_fits_its_budget():
     lite = build_model("lite")
     lite(np.zeros((1, 32, 32, 3), np.float32))
     assert lite.count_params() <= 4_000_000
-    spec = importlib.util.spec_from_file_location("model_summary", REPO / "tools" / "model_summary.py")
-    model_summary = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(model_summary)
+    model_summary = load_tool("model_summary")
     flops = model_summary.graph_flops(lite, tf.TensorSpec([1, 1024, 1024, 3], tf.float32))
     # Within 100 GFLOP for 1024x1024 (1.05 megapixels), so under budget however a megapixel is read;
     # the lower bound catches a profiler that stops counting convolutions.
@@ -262,6 +261,21 @@ def test_a_fixed_curve_replaces_the_estimate_and_keeps_the_weights(rng, name):
     fixed.set_weights(learned.get_weights())  # one checkpoint loads either way
     with pytest.raises(ValueError, match="unknown fixed curve"):
         LinearizationNet(**config, fixed_curve="film")
+
+
+def test_shrinkage_toward_a_fixed_curve_blends_it_with_the_estimate(rng):
+    images = rng.random((2, 24, 20, 3)).astype(np.float32)
+    config = dict(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), crf_weights=5)
+    learned = LinearizationNet(**config)
+    estimate = learned(images)["inverse_crf"].numpy()
+    blended = LinearizationNet(**config, curve_shrinkage=0.25, shrink_toward="srgb")
+    blended(images)
+    blended.set_weights(learned.get_weights())
+    out = blended(images)
+    np.testing.assert_allclose(out["inverse_crf"].numpy(), 0.25 * estimate + 0.75 * crf.fixed_inverse_curve("srgb"),
+                               atol=1e-6)
+    np.testing.assert_allclose(out["linear"].numpy(), crf.apply_curve(images, out["inverse_crf"]).numpy(), atol=1e-6)
+    assert LinearizationNet.from_config(blended.get_config()).shrink_toward == "srgb"
 
 
 @pytest.mark.parametrize("residual", [0.0, math.log(2.0), -100.0, 100.0])

@@ -35,6 +35,7 @@ def test_the_shipped_settings_are_the_ones_chosen_on_held_out_scenes(shipped):
     assert config["use_refinement"] == stages["use_refinement"]
     assert config["curve_shrinkage"] == pytest.approx(shrinkage["chosen_shrinkage"])
     assert config["fixed_curve"] == shrinkage["fixed_curve"]
+    assert config["curve_shrink_toward"] == shrinkage["shrink_toward"]
 
 
 def test_a_neutral_clipped_highlight_comes_back_neutral(shipped):

@@ -15,7 +15,7 @@ sets from the held-out files (never from validation), with training curves and m
     singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
     singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
     python tools/choose_stage_settings.py runs/NEW sets/held_out_dorf sets/held_out_modern \
-        --out release/logs/stage_settings.json --curve-shrinkage S --fixed-curve none
+        --out release/logs/stage_settings.json --curve-choice release/logs/curve_shrinkage.json
 
 with the curve settings the release chose first (``tools/choose_curve_shrinkage.py``), so the
 stages are chosen for the curves they will get.
@@ -78,18 +78,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="shipped name, run folder, .keras or SavedModel")
     parser.add_argument("sets", type=pathlib.Path, nargs="+", help="synthetic sets of held-out training scenes")
     parser.add_argument("--out", type=pathlib.Path, help="write the numbers to this JSON file")
-    parser.add_argument("--curve-shrinkage", type=float, default=None,
-                        help="the release's curve shrinkage (tools/choose_curve_shrinkage.py), chosen first")
-    parser.add_argument("--fixed-curve", default=None, help="the release's fixed curve, or 'none'")
+    parser.add_argument("--curve-choice", type=pathlib.Path, default=None,
+                        help="the release's curve choice, chosen first (tools/choose_curve_shrinkage.py's JSON)")
     args = parser.parse_args(argv)
     model = methods_module.load_model(args.model)[1]
-    curve = {}  # the release's curve settings, applied in one rebuild
-    if args.curve_shrinkage is not None:
-        curve["curve_shrinkage"] = args.curve_shrinkage
-    if args.fixed_curve is not None:
-        curve["fixed_curve"] = None if args.fixed_curve == "none" else args.fixed_curve
-    if curve:
-        model = models.rebuild_model(model, **curve)
+    if args.curve_choice is not None:  # the release's curve settings, applied in one rebuild
+        choice = json.loads(args.curve_choice.read_text())
+        model = models.rebuild_model(model, curve_shrinkage=choice["chosen_shrinkage"],
+                                     curve_shrink_toward=choice["shrink_toward"], fixed_curve=choice["fixed_curve"])
     by_set = measure(model, args.sets)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
                      for name in VARIANTS}

@@ -29,13 +29,18 @@ PY
 [ -d sets/held_out_modern ] || singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
 
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out release/logs/curve_shrinkage.json
-shrinkage=$(python -c "import json; print(json.load(open('release/logs/curve_shrinkage.json'))['chosen_shrinkage'])")
-fixed_curve=$(python -c "import json; print(json.load(open('release/logs/curve_shrinkage.json'))['fixed_curve'] or 'none')")
+curve_choice() {  # a value of the curve choice; 'none' for null
+    python -c "import json; value = json.load(open('release/logs/curve_shrinkage.json'))['$1']; print('none' if value is None else value)"
+}
+shrinkage=$(curve_choice chosen_shrinkage)
+shrink_toward=$(curve_choice shrink_toward)
+fixed_curve=$(curve_choice fixed_curve)
 python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out release/logs/stage_settings.json \
-    --curve-shrinkage "$shrinkage" --fixed-curve "$fixed_curve"
+    --curve-choice release/logs/curve_shrinkage.json
 step=$(python -c "import json; print(json.load(open('release/logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
 refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")
-singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --fixed-curve "$fixed_curve" \
+singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --shrink-toward "$shrink_toward" \
+    --fixed-curve "$fixed_curve" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
 config_file=release/configs/$(basename "$run").yaml  # runs/NAME was trained from release/configs/NAME.yaml
 [ -f "$config_file" ] || config_file=configs/$(basename "$run").yaml

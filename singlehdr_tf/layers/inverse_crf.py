@@ -32,10 +32,12 @@ class InverseCRF(keras.layers.Layer):
     ``call(crf_weights [B, K], images [B, H, W, C]) -> (inverse_crf [B, 1024], linear [B, H, W, C])``.
     The curve is non-decreasing with ``g(0) = 0`` and ``g(1) = 1`` for any finite weights.
 
-    ``shrinkage`` ``s`` in [0, 1] blends the curve with the prior ``g0``:
-    ``g = s P(g0 + w @ H) + (1 - s) g0``. Training uses 1; a shipped model whose learned curves do
-    not beat ``g0`` on held-out scenes is exported with the strength measured there (see
-    ``tools/choose_curve_shrinkage.py``), so it can never be much worse than the prior. The blend
+    ``shrinkage`` ``s`` in [0, 1] blends the curve with a fallback curve ``f``:
+    ``g = s P(g0 + w @ H) + (1 - s) f``, ``f`` the prior ``g0`` or, with ``shrink_toward`` (a name
+    of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`), a fixed curve such as inverse sRGB, the
+    standard encoding most modern cameras start from. Training uses 1; a shipped model is exported
+    with the fallback and strength measured on held-out scenes (``tools/choose_curve_shrinkage.py``),
+    so it can never be much worse than its fallback. The blend
     is of the two curves, not of the weights: a blend of two non-decreasing curves from 0 to 1 is
     one, and its squared error to any true curve is convex in ``s`` (scaling the weights before
     ``P``, ``P(g0 + s w @ H)``, gives curves that need not lie between the two).
@@ -53,13 +55,17 @@ class InverseCRF(keras.layers.Layer):
         ((1, 1024), (1, 4, 4, 3))
     """
 
-    def __init__(self, crf_weights: int = 11, shrinkage: float = 1.0, basis: str = "emor", **kwargs):
+    def __init__(self, crf_weights: int = 11, shrinkage: float = 1.0, basis: str = "emor",
+                 shrink_toward: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.crf_weights = int(crf_weights)
         self.shrinkage = float(shrinkage)
         self.basis = str(basis)
+        self.shrink_toward = None if shrink_toward is None else str(shrink_toward)
         g0, basis = crf.load_curve_basis(self.basis, self.crf_weights)
         (self._g0_high, self._g0_low), (self._basis_high, self._basis_low) = float16_split(g0), float16_split(basis)
+        fallback = None if self.shrink_toward is None else crf.fixed_inverse_curve(self.shrink_toward)
+        self._fallback = None if fallback is None else float16_split(fallback)
 
     def inverse_crf(self, crf_weights):
         """``[B, K] -> [B, 1024]``: the projected inverse curve."""
@@ -69,8 +75,11 @@ class InverseCRF(keras.layers.Layer):
                                                            + (self._g0_low + ops.matmul(weights, self._basis_low))))
         if self.shrinkage == 1.0:
             return curves
-        prior = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])  # g0, from the split parts
-        return self.shrinkage * curves + (1.0 - self.shrinkage) * prior
+        if self._fallback is None:  # g0 from its split parts, projected as the network's curves are
+            fallback = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])
+        else:  # a fixed curve, non-decreasing from 0 to 1 already
+            fallback = self._fallback[0][None] + self._fallback[1][None]
+        return self.shrinkage * curves + (1.0 - self.shrinkage) * fallback
 
     def call(self, crf_weights, images):
         inverse_crf = self.inverse_crf(crf_weights)
@@ -81,5 +90,6 @@ class InverseCRF(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(crf_weights=self.crf_weights, shrinkage=self.shrinkage, basis=self.basis)
+        config.update(crf_weights=self.crf_weights, shrinkage=self.shrinkage, basis=self.basis,
+                      shrink_toward=self.shrink_toward)
         return config

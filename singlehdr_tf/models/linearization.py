@@ -57,10 +57,12 @@ class LinearizationNet(keras.Model):
     reference does) go through a ResNet stem (7x7/2 convolution, 3x3/2 max pooling) and bottleneck
     stages ``stages = [(width, blocks), ...]`` (the first at stride 1, the others 2), global average
     pooling and a dense layer to ``crf_weights`` weights in the curve basis ``curve_basis``
-    (:data:`singlehdr_tf.crf.CURVE_BASES`); :class:`InverseCRF` turns them into the curve (pulled toward ``g0`` by ``curve_shrinkage`` < 1) and applies it to the
-    full-resolution input. ``fixed_curve`` (a name of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`)
-    switches the estimate off: every photo gets that curve, the release's choice where the
-    learned curve does not beat it on held-out training scenes (``tools/choose_curve_shrinkage.py``).
+    (:data:`singlehdr_tf.crf.CURVE_BASES`); :class:`InverseCRF` turns them into the curve and applies
+    it to the full-resolution input. ``curve_shrinkage`` ``s`` < 1 blends the estimate with a
+    fallback curve, ``shrink_toward`` (a name of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`, e.g.
+    inverse sRGB) or the basis prior ``g0`` where that is None. ``fixed_curve`` (a name there too)
+    switches the estimate off: every photo gets that curve, the release's choice where no blend of
+    the learned curve beats it on held-out training scenes (``tools/choose_curve_shrinkage.py``).
 
     ``windows = n > 0`` adds what resizing erases: ``n`` x ``n`` windows of ``window_size`` pixels
     cut at native resolution, spread over the photo (:func:`singlehdr_tf.layers.native_windows`),
@@ -79,7 +81,7 @@ class LinearizationNet(keras.Model):
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
                  histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
                  curve_basis: str = "emor", fixed_curve: str | None = None, windows: int = 0,
-                 window_size: int = 64, **kwargs):
+                 window_size: int = 64, shrink_toward: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -89,6 +91,7 @@ class LinearizationNet(keras.Model):
         self.curve_shrinkage = float(curve_shrinkage)
         self.curve_basis = str(curve_basis)
         self.fixed_curve = None if fixed_curve is None else str(fixed_curve)
+        self.shrink_toward = None if shrink_toward is None else str(shrink_toward)
         self._fixed = None if fixed_curve is None else crf.fixed_inverse_curve(self.fixed_curve)
         self.windows = int(windows)
         self.window_size = int(window_size)
@@ -112,8 +115,13 @@ class LinearizationNet(keras.Model):
         self.to_weights = keras.layers.Dense(
             self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), dtype="float32",
             name="to_weights")
-        self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, self.curve_basis, dtype="float32",
-                                      name="inverse_crf")
+        self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, self.curve_basis, self.shrink_toward,
+                                      dtype="float32", name="inverse_crf")
+
+    @property
+    def estimates_curve(self) -> bool:
+        """Whether the estimator runs (not with a ``fixed_curve``)."""
+        return self.fixed_curve is None
 
     def predict_crf_weights(self, images):
         """The raw curve-basis weights ``[B, K]`` of images ``[B, H, W, 3]`` in [0, 1], before
@@ -145,7 +153,7 @@ class LinearizationNet(keras.Model):
 
     def call(self, dequantized):
         images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
-        if self.fixed_curve is not None:  # the estimate switched off: one fixed curve for every photo
+        if not self.estimates_curve:  # one fixed curve for every photo
             inverse_crf = ops.broadcast_to(ops.convert_to_tensor(self._fixed)[None], (ops.shape(images)[0],
                                                                                       crf.CURVE_SAMPLES))
             return {"inverse_crf": inverse_crf, "linear": crf.apply_curve(images, inverse_crf)}
@@ -158,5 +166,6 @@ class LinearizationNet(keras.Model):
         config.update(size=self.size, stem_filters=self.stem_filters, stages=[list(s) for s in self.stages],
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
                       curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis,
-                      fixed_curve=self.fixed_curve, windows=self.windows, window_size=self.window_size)
+                      fixed_curve=self.fixed_curve, windows=self.windows, window_size=self.window_size,
+                      shrink_toward=self.shrink_toward)
         return config

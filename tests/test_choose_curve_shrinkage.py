@@ -1,0 +1,52 @@
+"""Tests of the release's curve choice in tools/choose_curve_shrinkage.py on made-up errors."""
+
+import numpy as np
+import pytest
+from conftest import load_tool
+
+
+@pytest.fixture(scope="module")
+def chooser():
+    return load_tool("choose_curve_shrinkage")
+
+
+def measured(per_sample: dict[str, dict[str, np.ndarray]]) -> dict:
+    """``measure``'s layout from per-sample stops ``{set: {curve key: errors}}``."""
+    return {name: {"samples": len(next(iter(errors.values()))),
+                   "stops": {key: float(np.mean(values)) for key, values in errors.items()},
+                   "curve_l2": {key: 0.0 for key in errors},
+                   "per_sample_stops": {key: list(values) for key, values in errors.items()}}
+            for name, errors in per_sample.items()}
+
+
+def errors(rng, level: float, noise: float = 0.05, samples: int = 200) -> np.ndarray:
+    return level + noise * rng.standard_normal(samples)
+
+
+def test_a_blend_ships_only_where_it_beats_the_fixed_curves_on_modern_encodings(chooser):
+    rng = np.random.default_rng(0)
+    base = {"modern": errors(rng, 0.0), "dorf_train": errors(rng, 0.0)}
+    levels = {  # (modern, DoRF) mean stops per curve
+        "g0@0.0": (0.33, 0.65), "gamma_2_2@0.0": (0.40, 0.80), "srgb@0.0": (0.32, 0.89),
+        "learned": (0.34, 0.75), "srgb@0.3": (0.30, 0.80), "srgb@0.6": (0.31, 0.77), "g0@0.5": (0.325, 0.68)}
+    per_sample = {name: {key: base[name] + level[index] for key, level in levels.items()}
+                  for index, name in enumerate(("modern", "dorf_train"))}
+    result = chooser.choose(measured(per_sample))
+    # srgb@0.3 and srgb@0.6 beat inverse sRGB on modern; srgb@0.6 does better on DoRF.
+    assert result["chosen_curve"] == "srgb@0.6"
+    assert (result["chosen_shrinkage"], result["shrink_toward"], result["fixed_curve"]) == (0.6, "srgb", None)
+    assert result["beats_fixed_curves_on_modern"] and not result["beats_every_fixed_curve"]
+    assert result["ratio_to_best_fixed"]["modern"] == pytest.approx(0.31 / 0.32, rel=1e-3)
+
+
+def test_the_best_modern_fixed_curve_ships_when_no_blend_beats_it_with_confidence(chooser):
+    rng = np.random.default_rng(1)
+    modern = {"g0@0.0": errors(rng, 0.33), "gamma_2_2@0.0": errors(rng, 0.40), "srgb@0.0": errors(rng, 0.32)}
+    spread = rng.standard_normal(200)
+    spread = (spread - spread.mean()) / spread.std()
+    modern["learned"] = modern["srgb@0.0"] - 0.001 + 0.2 * spread  # lower on average, but within the noise
+    dorf = {key: errors(rng, 0.7) for key in modern}
+    result = chooser.choose(measured({"modern": modern, "dorf_train": dorf}))
+    assert result["modern_upper_bound_of_difference_to_best_fixed"]["learned"] > 0.0
+    assert (result["chosen_shrinkage"], result["shrink_toward"], result["fixed_curve"]) == (0.0, None, "srgb")
+    assert not result["beats_fixed_curves_on_modern"]
