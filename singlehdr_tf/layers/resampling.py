@@ -3,7 +3,7 @@ reflect padding (by a width or to a multiple), x2 upsampling (nearest, bilinear)
 and cutting a grid of windows at native resolution.
 
 ``keras.ops.pad(mode="reflect")`` needs pads smaller than the image and ``keras.ops.image.resize``
-needs a static size, so both are done here with gathers, stack-and-reshape and matrix products.
+needs a static size, so both are done here with gathers, concatenate-and-reshape and matrix products.
 """
 
 from __future__ import annotations
@@ -40,11 +40,15 @@ def reflect_pad_to_multiple(images, multiple: int):
 
 
 def _interleave(even, odd, axis: int):
-    """Samples ``even[0], odd[0], even[1], ...`` along ``axis``; static dimensions stay static
-    (``keras.ops.repeat`` loses the channel count, which TFLite convolutions need)."""
+    """Samples ``even[0], odd[0], even[1], ...`` along spatial ``axis`` (1 or 2 of ``[B, H, W, C]``).
+
+    Concatenated along the next axis, each odd sample lies right after its even one in memory, so
+    a reshape interleaves them. Rank 4 throughout: stacking on a new axis becomes TFLite's PACK,
+    which XNNPACK does not run (each one split the delegated graph), and ``keras.ops.repeat``
+    loses the channel count, which TFLite convolutions need; static dimensions stay static."""
     shape = list(ops.shape(even))
     shape[axis] = shape[axis] * 2
-    return ops.reshape(ops.stack([even, odd], axis=axis + 1), shape)
+    return ops.reshape(ops.concatenate([even, odd], axis=axis + 1), shape)
 
 
 def _upsample_axis(images, axis: int, interpolation: str):
