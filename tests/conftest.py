@@ -1,23 +1,11 @@
-"""Shared pytest set-up: quiet TensorFlow logs, fixed seeds, the tools/ scripts as modules."""
+"""Shared pytest set-up: quiet TensorFlow logs, fixed seeds."""
 
-import importlib.util
 import os
-import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-TOOLS = pathlib.Path(__file__).resolve().parent.parent / "tools"
-
-
-def load_tool(name: str):
-    """The script ``tools/<name>.py`` imported as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

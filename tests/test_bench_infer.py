@@ -6,7 +6,7 @@ import pathlib
 import keras
 import numpy as np
 import pytest
-from conftest import load_tool
+from tool_scripts import load_tool
 
 from singlehdr_tf import SingleHDRError, models
 

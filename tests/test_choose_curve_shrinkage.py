@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import load_tool
+from tool_scripts import load_tool
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from conftest import load_tool
+from tool_scripts import load_tool
 
 from singlehdr_tf import camera, cli, crf, io, metrics, modern_curves
 from singlehdr_tf.errors import SingleHDRError

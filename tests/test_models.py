@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import load_tool
+from tool_scripts import load_tool
 
 from singlehdr_tf import SingleHDRError, crf
 from singlehdr_tf.layers import area_resize
