@@ -23,6 +23,10 @@ from collections.abc import Sequence
 from singlehdr_tf import quiet
 from singlehdr_tf.errors import SingleHDRError
 
+FIXED_CURVE_CHOICES = ("srgb", "gamma_2.2", "none")
+"""``--fixed-curve`` / ``--shrink-toward`` values: the names of ``crf.FIXED_INVERSE_CURVES`` (not
+imported here, so parsing loads no TensorFlow) and ``none``."""
+
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -73,10 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dequantization-max-step", type=float, default=None, metavar="D",
                         help="keep dequantized values within D of the 8-bit input (0.5/255 = its quantization "
                              "bin; see DequantizationNet); default: keep the model's")
-    export.add_argument("--fixed-curve", choices=("srgb", "gamma_2.2", "none"), default=None,
+    export.add_argument("--fixed-curve", choices=FIXED_CURVE_CHOICES, default=None,
                         help="give every photo this fixed inverse curve instead of the estimated one, or 'none' "
                              "to estimate it (see tools/choose_curve_shrinkage.py); default: keep the model's")
-    export.add_argument("--shrink-toward", choices=("srgb", "gamma_2.2", "none"), default=None,
+    export.add_argument("--shrink-toward", choices=FIXED_CURVE_CHOICES, default=None,
                         help="the fixed inverse curve --curve-shrinkage blends the estimate with, or 'none' for the "
                              "basis prior g0 (see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.add_argument("--refinement", choices=("on", "off"), default=None,

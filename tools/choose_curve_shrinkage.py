@@ -92,11 +92,9 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     model = loading.load_model(run_dir)
     k = model.linearization.crf_weights
     basis = model.linearization.curve_basis
-    layers = {curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name)
-              for fallback, name in FIXED_CURVE_NAMES.items() for s in SHRINKAGES if 0.0 < s < 1.0}
-    fixed = {curve_key(fallback, 0.0): InverseCRF(k, shrinkage=0.0, basis=basis, shrink_toward=name)
-             for fallback, name in FIXED_CURVE_NAMES.items()}
-    layers = {"learned": InverseCRF(k, basis=basis), **fixed, **layers}
+    layers = {"learned": InverseCRF(k, basis=basis)} | {
+        curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name)
+        for fallback, name in FIXED_CURVE_NAMES.items() for s in SHRINKAGES if s < 1.0}
     result = {"run": str(run_dir), "held_out_files": [path.name for path in files]}
     for name, modern_fraction in CURVE_SETS.items():
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
@@ -107,10 +105,10 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
         for batch in dataset.take(batches):
             dequantized = np.asarray(model.dequantization(batch["ldr"], training=False))
             weights = np.asarray(model.linearization.predict_crf_weights(dequantized))
-            true_curves = batch["inverse_crf"].numpy()
+            true_curves, clipped, ldr = (batch[key].numpy() for key in ("inverse_crf", "clipped", "ldr"))
             for key, layer in layers.items():
                 curve = np.asarray(layer.inverse_crf(weights))
-                stops[key] += image_log_errors(dequantized, curve, batch["clipped"].numpy(), batch["ldr"].numpy())
+                stops[key] += image_log_errors(dequantized, curve, clipped, ldr)
                 squared[key].append(np.mean((curve - true_curves) ** 2, axis=-1))
         result[name] = {"samples": len(stops["learned"]),
                         "stops": {key: float(np.mean(values)) for key, values in stops.items()},

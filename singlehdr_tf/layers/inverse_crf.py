@@ -64,8 +64,8 @@ class InverseCRF(keras.layers.Layer):
         self.shrink_toward = None if shrink_toward is None else str(shrink_toward)
         g0, basis = crf.load_curve_basis(self.basis, self.crf_weights)
         (self._g0_high, self._g0_low), (self._basis_high, self._basis_low) = float16_split(g0), float16_split(basis)
-        fallback = None if self.shrink_toward is None else crf.fixed_inverse_curve(self.shrink_toward)
-        self._fallback = None if fallback is None else float16_split(fallback)
+        self._fallback = (None if self.shrink_toward is None
+                          else float16_split(crf.fixed_inverse_curve(self.shrink_toward)))
 
     def inverse_crf(self, crf_weights):
         """``[B, K] -> [B, 1024]``: the projected inverse curve."""
