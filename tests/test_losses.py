@@ -68,7 +68,7 @@ def test_stage_loss_is_the_weighted_sum_of_its_terms(rng, stage):
     outputs, batch = _batch(rng)
     total, terms = stages.stage_loss(stage, outputs, batch)
     weights = stages.STAGES[stage].weights
-    assert set(terms) == {name for name in weights if name != "perceptual"}  # no VGG: term off
+    assert set(terms) == {name for name, weight in weights.items() if weight and name != "perceptual"}  # no VGG
     assert total.shape == (2,)
     expected = sum(weights[name] * value for name, value in terms.items())
     np.testing.assert_allclose(total, expected, rtol=1e-6)
@@ -90,8 +90,28 @@ def test_stage_loss_takes_other_weights_for_some_terms(rng):
 def test_joint_weights_are_the_papers():
     paper_joint = {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0, "hallucination": 1.0,
                    "perceptual": 0.001, "total_variation": 0.1}
-    assert stages.STAGES["joint"].weights == {**paper_joint, "inverse_crf_log": 0.04}
-    assert stages.STAGES["linearization"].weights == {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004}
+    assert stages.STAGES["joint"].weights == {**paper_joint, "inverse_crf_log": 0.04, "linear_log": 0.0}
+    assert stages.STAGES["linearization"].weights == {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004,
+                                                      "linear_log": 0.0}
+
+
+def test_linear_log_term_ignores_exposure_and_clipped_pixels(rng):
+    target = tf.constant(rng.uniform(0.01, 1.0, (1, 8, 8, 3)), tf.float32)
+    ldr = tf.fill((1, 8, 8, 3), 0.5)
+    np.testing.assert_allclose(losses.scale_invariant_log_l2(target * 4.0, target, ldr), [0.0], atol=1e-9)
+    # one stop too bright on half the values, right on the other half: d is 0 or 1, variance 1/4
+    doubled = tf.concat([target[:, :4] * 2.0, target[:, 4:]], axis=1)
+    np.testing.assert_allclose(losses.scale_invariant_log_l2(doubled, target, ldr), [0.25], rtol=1e-5)
+    # the same error where the input clipped is not scored
+    clipped = tf.concat([tf.ones((1, 4, 8, 3)), ldr[:, 4:]], axis=1)
+    np.testing.assert_allclose(losses.scale_invariant_log_l2(doubled, target, clipped), [0.0], atol=1e-9)
+    np.testing.assert_allclose(losses.scale_invariant_log_l2(doubled, target, tf.ones((1, 8, 8, 3))), [0.0])
+
+
+def test_linear_log_term_is_weighed_when_a_config_asks(rng):
+    outputs, batch = _batch(rng)
+    _, terms = stages.stage_loss("linearization", outputs, batch, weight_overrides={"linear_log": 0.5})
+    assert "linear_log" in terms and np.all(terms["linear_log"].numpy() > 0)
 
 
 def test_log_curve_term_is_in_stops_and_ignores_values_below_the_floor():

@@ -5,6 +5,8 @@ global batch under any ``tf.distribute`` strategy):
 
 - ``dequantization``: L2 between the dequantized image and ``F(C(H))``.
 - ``linear``: L2 between the linear image and ``C(H)`` (the paper's ``L_lin``).
+- ``linear_log``: the variance over the unclipped pixels of the log2 ratio of the linear image to
+  ``C(H)``: its log error in stops once the best exposure is chosen (not in the paper, see below).
 - ``inverse_crf``: L2 between the predicted and the true inverse curve (``L_crf``).
 - ``inverse_crf_log``: L2 between the base-2 logarithms of the two curves, each raised to
   :data:`CURVE_LOG_FLOOR` first (not in the paper, see below).
@@ -28,6 +30,13 @@ which the evaluation's log error (in stops, over every pixel) pays for in the sh
 log-domain term makes the estimate the geometric mean where the curve is uncertain and leaves the
 rest, where both terms agree, alone. Its stage weights (:mod:`singlehdr_tf.training.stages`) make
 it start at about the size of ``L_lin``.
+
+Why ``linear_log``: the evaluation aligns each output's exposure to the reference and then scores
+the log error in stops, so a curve is judged on its shape, not its scale, and on every pixel the
+photo did not clip. ``L_lin`` and ``L_crf`` score linear values, where a global scale error costs
+as much as a shape error and the shadows almost nothing. This term scores what the evaluation
+scores (aligned by the geometric mean instead of the evaluation's median of luminance, which is
+differentiable); it is off (weight 0) unless a training config weighs it.
 
 The weights each training stage gives these terms live in :mod:`singlehdr_tf.training.stages`;
 the measurements behind these choices are in the model card and ``release/logs/``.
@@ -60,11 +69,12 @@ TONE_MAP_MU = 10.0
 PERCEPTUAL_LAYERS = ("block1_pool", "block2_pool", "block3_pool")
 """VGG16 layers compared by the perceptual term (the reference code's pool1..pool3)."""
 
-TERMS = ("dequantization", "linear", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual",
+TERMS = ("dequantization", "linear", "linear_log", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual",
          "total_variation")
 """Every loss term, in the order the logs list them."""
 
-EXPOSURE_GATED_TERMS = ("linear", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual", "total_variation")
+EXPOSURE_GATED_TERMS = ("linear", "linear_log", "inverse_crf", "inverse_crf_log", "hallucination", "perceptual",
+                        "total_variation")
 """Terms switched off for crops that are mostly saturated or mostly black (see :func:`exposure_weight`)."""
 
 
@@ -94,6 +104,24 @@ def log_curve_l2(prediction: tf.Tensor, target: tf.Tensor, floor: float = CURVE_
         return tf.math.log(tf.maximum(tf.cast(x, tf.float32), floor)) / math.log(2.0)
 
     return l2(log2(prediction), log2(target))
+
+
+def scale_invariant_log_l2(prediction: tf.Tensor, target: tf.Tensor, ldr: tf.Tensor,
+                           floor: float = LOG_FLOOR) -> tf.Tensor:
+    """Per example ``[B, H, W, 3] -> [B]``: the variance of ``d = log2 max(p, floor) - log2 max(t, floor)``
+    over the RGB values of the pixels where no channel of ``ldr`` clipped, i.e. the mean squared log
+    error in stops after the exposure shift that minimises it; 0 where every pixel clipped."""
+
+    def log2(x):
+        return tf.math.log(tf.maximum(tf.cast(x, tf.float32), floor)) / math.log(2.0)
+
+    difference = log2(prediction) - log2(target)
+    unclipped = tf.cast(tf.reduce_max(tf.cast(ldr, tf.float32), axis=-1, keepdims=True) < 1.0, tf.float32)
+    mask = tf.broadcast_to(unclipped, tf.shape(difference))
+    count = tf.maximum(tf.reduce_sum(mask, axis=[1, 2, 3]), 1.0)
+    mean = tf.reduce_sum(difference * mask, axis=[1, 2, 3]) / count
+    mean_square = tf.reduce_sum(tf.square(difference) * mask, axis=[1, 2, 3]) / count
+    return tf.maximum(mean_square - tf.square(mean), 0.0)
 
 
 def tone_map(hdr: tf.Tensor, mu: float = TONE_MAP_MU) -> tf.Tensor:
@@ -190,6 +218,8 @@ def loss_terms(
         terms["dequantization"] = l2(outputs["dequantized"], batch["nonlinear"])
     if "linear" in active:
         terms["linear"] = l2(outputs["linear"], batch["clipped"])
+    if "linear_log" in active:
+        terms["linear_log"] = scale_invariant_log_l2(outputs["linear"], batch["clipped"], batch["ldr"])
     if "inverse_crf" in active:
         terms["inverse_crf"] = l2(outputs["inverse_crf"], batch["inverse_crf"])
     if "inverse_crf_log" in active:

@@ -52,11 +52,13 @@ class Stage:
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (
     Stage("dequantization", ("dequantization",), {"dequantization": 1.0}),
-    Stage("linearization", ("linearization",), {"linear": 1.0, "inverse_crf": 0.1, "inverse_crf_log": 0.004}),
+    Stage("linearization", ("linearization",), {"linear": 1.0, "linear_log": 0.0, "inverse_crf": 0.1,
+                                                "inverse_crf_log": 0.004}),
     Stage("hallucination", ("hallucination",), _HDR_TERMS, "hallucinated"),
     # Refinement-Net alone: the other terms score the frozen networks and are constants here.
     Stage("refinement", ("refinement",), _HDR_TERMS, "hdr"),
-    Stage("joint", NETWORKS, {"dequantization": 1.0, "linear": 10.0, "inverse_crf": 1.0, "inverse_crf_log": 0.04,
+    Stage("joint", NETWORKS, {"dequantization": 1.0, "linear": 10.0, "linear_log": 0.0, "inverse_crf": 1.0,
+                              "inverse_crf_log": 0.04,
                               **_HDR_TERMS}, "hdr"),
 )}
 """Every training stage by name, in the order a full run trains them."""
