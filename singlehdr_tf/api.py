@@ -165,8 +165,13 @@ class Reconstructor:
         return ldr.shape[0] * ldr.shape[1] <= self.max_pixels
 
     def _tiled_dequantization_and_curve(self, ldr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The dequantized image ``[H, W, 3]`` (in tiles) and its inverse curve ``[1024]``."""
-        dequantized = self._tiled(lambda tile: {"dequantized": self._dequantize(tile)}, ldr)["dequantized"]
+        """The dequantized image ``[H, W, 3]`` (in tiles; the photo itself where the
+        Dequantization-Net is switched off) and its inverse curve ``[1024]``."""
+        if self.model.dequantization.max_step == 0.0:
+            dequantized = ldr
+        else:
+            dequantize = lambda tile: {"dequantized": self._dequantize(tile)}  # noqa: E731
+            dequantized = self._tiled(dequantize, ldr)["dequantized"]
         return dequantized, self._estimate_curve(dequantized)
 
     def _estimate_curve(self, dequantized: np.ndarray) -> np.ndarray:

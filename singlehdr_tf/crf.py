@@ -253,8 +253,31 @@ def monotonic_projection(curves):
     shift = keras.ops.relu(-keras.ops.min(diffs, axis=-1, keepdims=True))
     diffs = diffs + shift + 1e-9
     diffs = diffs / keras.ops.sum(diffs, axis=-1, keepdims=True)
-    cumulative = keras.ops.cumsum(diffs, axis=-1)
-    return keras.ops.concatenate([keras.ops.zeros_like(curves[:, :1]), cumulative], axis=-1)
+    return prefix_sums(diffs)
+
+
+def prefix_sums(values):
+    """``[B, N] -> [B, N + 1]``: ``0, v0, v0 + v1, ...`` for ``values >= 0``, non-decreasing.
+
+    By doubling shifts (Hillis-Steele: after step ``k`` each entry holds the sum of the ``2^k``
+    entries ending at it), then a running maximum the same way, because sums taken in another
+    order can round a neighbour down by one ulp and the curve must stay monotone. Slices,
+    concatenations, additions and maxima only, which XNNPACK runs in TFLite (a CUMSUM splits the
+    delegated graph)."""
+    sums = keras.ops.concatenate([keras.ops.zeros_like(values[:, :1]), values], axis=-1)
+    return _doubling_scan(_doubling_scan(sums, keras.ops.add), keras.ops.maximum)
+
+
+def _doubling_scan(values, combine):
+    """Inclusive scan of ``[B, N]`` along the last axis with ``combine`` (associative), in
+    ``log2 N`` steps that each combine an entry with the one ``2^k`` before it; the entries
+    before the start count as 0 (so ``combine`` must treat 0 as neutral on these values)."""
+    length, shift = values.shape[-1], 1
+    while shift < length:
+        shifted = keras.ops.concatenate([keras.ops.zeros_like(values[:, :shift]), values[:, :-shift]], axis=-1)
+        values = combine(values, shifted)
+        shift *= 2
+    return values
 
 
 def apply_curve(images, curves):

@@ -104,6 +104,22 @@ def test_every_measured_case_gets_its_ratio_to_the_reference_at_the_same_size(be
     assert [case.get("ratio_to_reference") for case in cases] == [1.0, 1.6, None, None]
 
 
+def test_tflite_cases_also_get_their_ratio_to_the_reference_in_litert(bench):
+    cases = [{"backend": "reference", "megapixels": 1, "median_s": 0.5},
+             {"backend": "tflite_reference", "megapixels": 1, "median_s": 0.8},
+             {"backend": "tflite_float32", "megapixels": 1, "median_s": 0.6},
+             {"backend": "keras", "megapixels": 1, "median_s": 0.4}]
+    bench.add_reference_ratios(cases)
+    assert [case.get("ratio_to_reference") for case in cases] == [1.0, 1.6, 1.2, 0.8]
+    assert [case.get("ratio_to_tflite_reference") for case in cases] == [None, 1.0, 0.75, None]
+
+
+def test_reference_network_converts_with_the_models_signature(bench, tmp_path):
+    artifacts = bench.write_artifacts(models.build_model("tiny"), ["tflite_reference"], tmp_path)
+    result = bench.run_case("tflite_reference", artifacts, 48, 64, repeats=1, threads=1)
+    assert result["median_s"] > 0 and result["xnnpack_partitions"] == 1
+
+
 def test_markdown_lists_runs_skips_failures_and_the_memory_target(bench):
     report = {
         "model": "lite (untrained)", "untrained": True, "params": 3180357, "date": "2026-01-01", "repeats": 5,
@@ -122,8 +138,8 @@ def test_markdown_lists_runs_skips_failures_and_the_memory_target(bench):
     }
     text = bench.markdown(report)
     assert "untrained" in text and "CPU 200 GFLOP/s" in text
-    assert "| keras | 24 | 5657x4243 | CPU | 40.00 | 1.50 | 45.00 | – |  | 3.00 | 2227.0 | 55.7 | 27.8 |" in text
-    assert "| tflite_float16 | 24 | 5657x4243 | skipped [1] | | | | | | ~45.5 projected | 2227.0 |" in text
+    assert "| keras | 24 | 5657x4243 | CPU | 40.00 | 1.50 | – | 45.00 | – |  | 3.00 | 2227.0 | 55.7 | 27.8 |" in text
+    assert "| tflite_float16 | 24 | 5657x4243 | skipped [1] | | | | | | | ~45.5 projected | 2227.0 |" in text
     assert "[1] whole image above 4 MP" in text
     assert "failed [2]" in text and "[2] killed by signal 9" in text
     assert "under 6 GB peak RSS (keras): met, 3.00 GB" in text

@@ -179,3 +179,12 @@ def test_apply_curve_matches_numpy_interp(rng):
         # curve's largest step (tiny for real curves, large for the random one).
         np.testing.assert_allclose(got, want, atol=2e-6 + 2e-4 * np.abs(np.diff(curve)).max())
     np.testing.assert_allclose(result[:2], expected[:2], atol=2e-6)
+
+
+def test_prefix_sums_are_the_cumulative_sums_and_never_decrease(rng):
+    values = rng.random((4, 1023)).astype(np.float32) * rng.choice([1e-9, 1.0, 1e3], size=(4, 1023)).astype(np.float32)
+    sums = np.asarray(crf.prefix_sums(values))
+    assert sums.shape == (4, 1024) and np.all(sums[:, 0] == 0.0)
+    assert np.all(np.diff(sums, axis=-1) >= 0.0)
+    expected = np.cumsum(values.astype(np.float64), axis=-1)
+    np.testing.assert_allclose(sums[:, 1:], expected, rtol=1e-5)

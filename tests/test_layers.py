@@ -108,6 +108,18 @@ def test_resize_conv_shapes_and_nearest_upsampling(rng):
     np.testing.assert_array_equal(up, images.repeat(2, axis=1).repeat(2, axis=2))
 
 
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+def test_nearest_resize_conv_is_the_convolution_of_the_upsampled_input(rng, kernel_size):
+    """The phase-decomposed convolution (no upsampled input written) gives what convolving the
+    nearest-upsampled input gives, borders included."""
+    layer = ResizeConv2D(6, kernel_size, activation="relu")
+    images = rng.random((2, 7, 9, 5)).astype(np.float32)
+    outputs = layer(images).numpy()
+    expected = layer.conv(upsample2x(images, "nearest")).numpy()
+    assert outputs.shape == (2, 14, 18, 6)
+    np.testing.assert_allclose(outputs, expected, atol=2e-6)
+
+
 def test_bilinear_upsampling_matches_tf_image_resize(rng):
     images = rng.random((2, 5, 7, 3)).astype(np.float32)
     expected = tf.image.resize(images, (10, 14), method="bilinear").numpy()

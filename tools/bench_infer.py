@@ -10,6 +10,9 @@ Backends (``--backends``):
   (:data:`REFERENCE_FILTERS`), whole image: every other case's ``ratio_to_reference`` is its
   median over this one's at the same size, measured in the same run (these machines differ 2x
   from day to day; the ratios do not);
+* ``tflite_reference``: the same network converted like the model and run by LiteRT as the TFLite
+  backends are: each TFLite case's ``ratio_to_tflite_reference`` separates what the model's graph
+  costs in LiteRT from what LiteRT's convolution kernels (XNNPACK) cost against TensorFlow's (oneDNN);
 * ``keras``: :func:`singlehdr_tf.load` and :meth:`~singlehdr_tf.api.Reconstructor.reconstruct` on a
   uint8 photo, default options (whole image up to 2 MP, 1536-pixel tiles beyond, so memory stays
   bounded at any size); ``keras_bfloat16`` the same with ``precision="bfloat16"``;
@@ -58,8 +61,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tools")]  # run from a checkout without installing; model_summary
 
-BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_float32", "tflite_float16",
-            "tflite_dynamic_range")
+BACKENDS = ("reference", "keras", "keras_bfloat16", "saved_model", "tflite_reference", "tflite_float32",
+            "tflite_float16", "tflite_dynamic_range")
 REFERENCE_FILTERS = 32
 """Width of the reference network: seven 3x3 convolutions, 3 -> 32 -> ... -> 32 -> 3 channels,
 about 96 GFLOP per megapixel, near the ``lite`` model's 93."""
@@ -129,14 +132,20 @@ def _tensorflow_device() -> tuple[str, bool]:
     return "CPU", False
 
 
-def _reference_runner(artifacts: dict):
-    """A plain stack of 3x3 convolutions of about the model's FLOPs, run by the same TensorFlow:
-    the speed a convolution network of that size reaches on this machine today."""
+def reference_network():
+    """A plain stack of 3x3 convolutions of about the model's FLOPs (:data:`REFERENCE_FILTERS`)."""
     import keras
-    import tensorflow as tf
 
     layers = [keras.layers.Conv2D(REFERENCE_FILTERS, 3, padding="same", activation="relu") for _ in range(6)]
-    network = keras.Sequential([*layers, keras.layers.Conv2D(3, 3, padding="same")])
+    return keras.Sequential([keras.Input((None, None, 3)), *layers, keras.layers.Conv2D(3, 3, padding="same")])
+
+
+def _reference_runner(artifacts: dict):
+    """:func:`reference_network` run by the same TensorFlow: the speed a convolution network of
+    that size reaches on this machine today."""
+    import tensorflow as tf
+
+    network = reference_network()
     run_network = tf.function(lambda image: network(image, training=False))
 
     def run(photo: np.ndarray) -> np.ndarray:
@@ -284,12 +293,16 @@ def project_skipped_memory(cases: list[dict]) -> None:
 
 def add_reference_ratios(cases: list[dict]) -> None:
     """Give each measured case ``ratio_to_reference``: its median latency over the reference
-    network's at the same size, when that was measured."""
-    reference = {case["megapixels"]: case["median_s"] for case in cases
-                 if case["backend"] == "reference" and "median_s" in case}
-    for case in cases:
-        if "median_s" in case and case["megapixels"] in reference:
-            case["ratio_to_reference"] = round(case["median_s"] / reference[case["megapixels"]], 3)
+    network's in TensorFlow at the same size, when that was measured; and each TFLite case
+    ``ratio_to_tflite_reference``, over the same network's in LiteRT."""
+    for reference_backend, key, applies in (("reference", "ratio_to_reference", lambda backend: True),
+                                            ("tflite_reference", "ratio_to_tflite_reference",
+                                             lambda backend: backend.startswith("tflite_"))):
+        reference = {case["megapixels"]: case["median_s"] for case in cases
+                     if case["backend"] == reference_backend and "median_s" in case}
+        for case in cases:
+            if "median_s" in case and case["megapixels"] in reference and applies(case["backend"]):
+                case[key] = round(case["median_s"] / reference[case["megapixels"]], 3)
 
 
 def resolve_model(name_or_path: str):
@@ -314,11 +327,31 @@ def write_artifacts(model, backends: list[str], folder: pathlib.Path) -> dict[st
     saved_model = export.write_saved_model(model, folder / "saved_model")
     artifacts = {"saved_model": os.fspath(saved_model)}
     for backend in backends:
-        if backend.startswith("tflite_"):
-            path = folder / f"{backend}.tflite"
-            path.write_bytes(export.convert_tflite(saved_model, backend.removeprefix("tflite_")))
-            artifacts[backend] = os.fspath(path)
+        if backend == "tflite_reference":
+            source, variant = write_reference_saved_model(folder / "reference_saved_model"), "float32"
+        elif backend.startswith("tflite_"):
+            source, variant = saved_model, backend.removeprefix("tflite_")
+        else:
+            continue
+        path = folder / f"{backend}.tflite"
+        path.write_bytes(export.convert_tflite(source, variant))
+        artifacts[backend] = os.fspath(path)
     return artifacts
+
+
+def write_reference_saved_model(folder: pathlib.Path) -> pathlib.Path:
+    """:func:`reference_network` as a SavedModel with the model's signature (``image`` in, ``hdr``
+    out), exported as :func:`singlehdr_tf.export.write_saved_model` exports the model."""
+    import keras
+    import tensorflow as tf
+
+    network = reference_network()
+    archive = keras.export.ExportArchive()
+    archive.track(network)
+    archive.add_endpoint("serving_default", lambda image: {"hdr": network(image, training=False)},
+                         input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name="image")])
+    archive.write_out(os.fspath(folder), verbose=False)
+    return folder
 
 
 def model_gflop(model, height: int, width: int) -> float:
@@ -377,9 +410,9 @@ def markdown(report: dict) -> str:
         f"Measured float32 matmul peak: {peak_text}. Median of {report['repeats']} timed call(s) after one "
         "untimed first call; each case in a fresh process.",
         "",
-        "| backend | MP | size | device | median (s) | x reference | first call (s) | new size (s) | XNNPACK partitions "
-        "| peak RSS (GB) | GFLOP | GFLOP/s | % of peak |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| backend | MP | size | device | median (s) | x reference | x reference in LiteRT | first call (s) "
+        "| new size (s) | XNNPACK partitions | peak RSS (GB) | GFLOP | GFLOP/s | % of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = {}
     for case in report["cases"]:
@@ -390,11 +423,12 @@ def markdown(report: dict) -> str:
             label = "skipped" if "skipped" in case else "failed"
             projected = case.get("projected_peak_rss_gb")
             memory = f"~{projected:g} projected" if projected is not None else ""
-            lines.append(f"{head} {label} {mark} | | | | | | {memory} | {_cell(case['gflop'], 1)} | | |")
+            lines.append(f"{head} {label} {mark} | | | | | | | {memory} | {_cell(case['gflop'], 1)} | | |")
             continue
         device = case["device"] + (f", GPU peak {case['gpu_peak_mb'] / 1024:.2f} GB" if "gpu_peak_mb" in case else "")
         partitions = case.get("xnnpack_partitions")
         lines.append(f"{head} {device} | {_cell(case['median_s'])} | {_cell(case.get('ratio_to_reference'))} | "
+                     f"{_cell(case.get('ratio_to_tflite_reference'))} | "
                      f"{_cell(case['first_call_s'])} | {_cell(case.get('new_size_s'))} | "
                      f"{'' if partitions is None else partitions} | "
                      f"{_cell(case['peak_rss_mb'] / 1024)} | {_cell(case['gflop'], 1)} | "

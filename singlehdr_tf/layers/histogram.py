@@ -35,7 +35,7 @@ class SoftHistogram(keras.layers.Layer):
 
     def call(self, images):
         images = ops.cast(images, "float32")
-        distance = ops.abs(images[..., None] - self._centers)
+        distance = ops.abs(ops.expand_dims(images, -1) - self._centers)  # a reshape, not TFLite's new-axis slice
         membership = ops.relu(1.0 - distance * self._scales)
         shape = ops.shape(images)
         return ops.reshape(membership, (shape[0], shape[1], shape[2], shape[3] * self.bins_per_channel))

@@ -3,7 +3,7 @@ reflect padding (by a width or to a multiple), x2 upsampling (nearest, bilinear)
 and cutting a grid of windows at native resolution.
 
 ``keras.ops.pad(mode="reflect")`` needs pads smaller than the image and ``keras.ops.image.resize``
-needs a static size, so both are done here with gathers, concatenate-and-reshape and matrix products.
+needs a static size, so both are done here with gathers, depth-to-space and matrix products.
 """
 
 from __future__ import annotations
@@ -21,10 +21,26 @@ def _reflect_take(images, axis: int, before, padded_size):
     return ops.take(images, last - ops.abs(index - last), axis=axis)
 
 
+def _slice(images, axis: int, start, stop):
+    index = [slice(None)] * 4
+    index[axis] = slice(start, stop)
+    return images[tuple(index)]
+
+
 def reflect_pad(images, width: int):
-    """Reflect-pad ``[B, H, W, C]`` by ``width`` on every side: ``[B, H + 2w, W + 2w, C]``."""
+    """Reflect-pad ``[B, H, W, C]`` by ``width`` on every side: ``[B, H + 2w, W + 2w, C]``.
+
+    Where the axis is known to hold more than ``width`` samples, the mirrored samples are cut by
+    slices and concatenated (ops XNNPACK runs in TFLite); otherwise read by a gather that also
+    works for any padding of any size."""
     for axis in (1, 2):
-        images = _reflect_take(images, axis, width, ops.shape(images)[axis] + 2 * width)
+        size = images.shape[axis]
+        if size is not None and size > width:
+            before = [_slice(images, axis, index, index + 1) for index in range(width, 0, -1)]
+            after = [_slice(images, axis, size - 1 - index, size - index) for index in range(1, width + 1)]
+            images = ops.concatenate([*before, images, *after], axis=axis)
+        else:
+            images = _reflect_take(images, axis, width, ops.shape(images)[axis] + 2 * width)
     return images
 
 
@@ -39,40 +55,37 @@ def reflect_pad_to_multiple(images, multiple: int):
     return images
 
 
-def _interleave(even, odd, axis: int):
-    """Samples ``even[0], odd[0], even[1], ...`` along spatial ``axis`` (1 or 2 of ``[B, H, W, C]``).
-
-    Concatenated along the next axis, each odd sample lies right after its even one in memory, so
-    a reshape interleaves them. Rank 4 throughout: stacking on a new axis becomes TFLite's PACK,
-    which XNNPACK does not run (each one split the delegated graph), and ``keras.ops.repeat``
-    loses the channel count, which TFLite convolutions need; static dimensions stay static."""
-    shape = list(ops.shape(even))
-    shape[axis] = shape[axis] * 2
-    return ops.reshape(ops.concatenate([even, odd], axis=axis + 1), shape)
-
-
-def _upsample_axis(images, axis: int, interpolation: str):
-    """x2 along one spatial axis. Bilinear uses half-pixel centres and edge clamping (the result of
-    ``tf.image.resize(..., "bilinear")``): each sample becomes ``0.75 * self + 0.25 * neighbour``."""
-    if interpolation == "nearest":
-        return _interleave(images, images, axis)
-    # Neighbours by slicing and concatenation, not gathers: static slices stay cheap copies in
-    # TensorFlow and XNNPACK runs them in TFLite (a gather leaves its delegate).
-    def part(start, stop):
-        index = [slice(None)] * len(images.shape)
-        index[axis] = slice(start, stop)
-        return images[tuple(index)]
-
-    previous = ops.concatenate([part(0, 1), part(0, -1)], axis=axis)
-    following = ops.concatenate([part(1, None), part(-1, None)], axis=axis)
-    return _interleave(0.75 * images + 0.25 * previous, 0.75 * images + 0.25 * following, axis)
+def _neighbours(images, axis: int):
+    """The previous and the next sample along spatial ``axis`` (1 or 2 of ``[B, H, W, C]``), the
+    edge sample standing in for its missing neighbour. Slicing and concatenation, not gathers:
+    static slices stay cheap copies in TensorFlow and XNNPACK runs them in TFLite."""
+    return (ops.concatenate([_slice(images, axis, 0, 1), _slice(images, axis, 0, -1)], axis=axis),
+            ops.concatenate([_slice(images, axis, 1, None), _slice(images, axis, -1, None)], axis=axis))
 
 
 def upsample2x(images, interpolation: str = "nearest"):
-    """``[B, H, W, C] -> [B, 2H, 2W, C]`` by ``"nearest"`` or ``"bilinear"`` interpolation."""
+    """``[B, H, W, C] -> [B, 2H, 2W, C]`` by ``"nearest"`` or ``"bilinear"`` interpolation.
+
+    The four output phases (even/odd row x even/odd column) are computed at the input size,
+    concatenated along channels and interleaved by ``depth_to_space``: TFLite's DEPTH_TO_SPACE,
+    which XNNPACK runs and whose output shape follows from its input, so no shape arithmetic
+    (SHAPE, PACK, RESHAPE, each splitting the delegated graph) is needed for a dynamic size.
+    Bilinear uses half-pixel centres and edge clamping (the result of ``tf.image.resize(...,
+    "bilinear")``): each sample becomes ``0.75 * self + 0.25 * neighbour`` along each axis.
+    """
     if interpolation not in ("nearest", "bilinear"):
         raise ValueError(f"interpolation must be 'nearest' or 'bilinear', not {interpolation!r}")
-    return _upsample_axis(_upsample_axis(images, 1, interpolation), 2, interpolation)
+    if interpolation == "nearest":
+        phases = [images] * 4
+    else:
+        above, below = _neighbours(images, 1)
+        rows = [0.75 * images + 0.25 * above, 0.75 * images + 0.25 * below]
+        phases = []
+        for row in rows:
+            left, right = _neighbours(row, 2)
+            phases += [0.75 * row + 0.25 * left, 0.75 * row + 0.25 * right]
+    # depth_to_space reads channel block (2 i + j) into output pixel (2 h + i, 2 w + j).
+    return ops.depth_to_space(ops.concatenate(phases, axis=-1), 2)
 
 
 def _area_matrix(size, target: int):
@@ -89,11 +102,15 @@ def area_resize(images, size: int):
     """Resize ``[B, H, W, C]`` to ``[B, size, size, C]`` by area averaging (antialiased), as two
     matrix products, so it converts to TFLite builtins for any ``H, W``."""
     shape = ops.shape(images)
-    rows = _area_matrix(shape[1], size)  # [size, H]
-    columns = _area_matrix(shape[2], size)  # [size, W]
+    # Rank 4 like the planes, so the products are batched matrix products (TFLite BATCH_MATMUL),
+    # not tensordots with their reshapes of dynamic shape.
+    rows = _area_matrix(shape[1], size)[None, None]  # [1, 1, size, H]
+    columns = ops.transpose(_area_matrix(shape[2], size))[None, None]  # [1, 1, W, size]
     planes = ops.transpose(ops.cast(images, "float32"), (0, 3, 1, 2))  # [B, C, H, W]
-    planes = ops.matmul(ops.matmul(rows, planes), ops.transpose(columns))  # [B, C, size, size]
-    return ops.transpose(planes, (0, 2, 3, 1))
+    planes = ops.matmul(ops.matmul(rows, planes), columns)  # [B, C, size, size]
+    # The reshape restores the static size, which the products lose for a dynamic input: what
+    # follows (histogram, convolutions) then converts to TFLite without shape arithmetic.
+    return ops.reshape(ops.transpose(planes, (0, 2, 3, 1)), (-1, size, size, images.shape[-1]))
 
 
 def _window_starts(size, grid: int, window: int):
