@@ -111,6 +111,18 @@ def test_tiled_reconstruction_matches_the_whole_image(tiny_model, whole, rng):
         assert max_relative_difference(result[name], reference[name]) < 1e-3, name
 
 
+def test_tiled_reconstruction_without_dequantization_feeds_the_photo_itself(tiny_model, rng):
+    model = models.rebuild_model(tiny_model, dequantization_max_step=0.0)
+    image = photo(rng, 150, 230)
+    whole = api.Reconstructor(model, max_pixels=1 << 22).reconstruct(image, return_stages=True)
+    tiled = api.Reconstructor(model, max_pixels=64 * 64, tile_size=96, tile_overlap=32)
+    tiled._dequantize = lambda tile: pytest.fail("a switched-off Dequantization-Net ran")
+    result = tiled.reconstruct(image, return_stages=True)
+    np.testing.assert_array_equal(result["dequantized"], image.astype(np.float32) / 255.0)
+    for name in ("hdr", "linear", "inverse_crf"):
+        assert max_relative_difference(result[name], whole[name]) < 1e-3, name
+
+
 def test_tiled_reconstruction_of_a_megapixel_image_matches_the_whole_image(tiny_model, whole, rng):
     image = photo(rng, 1000, 1000)
     reference = whole.reconstruct(image)
