@@ -45,24 +45,27 @@ def _name(step: float, refinement: bool) -> str:
     return f"dequantization {step}/255, refinement {'on' if refinement else 'off'}"
 
 
-VARIANTS = {_name(step, refinement): (step, refinement)
-            for step, refinement in itertools.product(CANDIDATE_STEPS, (True, False))}
-"""Every combination measured, by its name in the output: ``(step in codes, Refinement-Net on)``."""
+def variants(model) -> dict[str, tuple[float, bool]]:
+    """Every combination measured, by its name in the output: ``(step in codes, Refinement-Net on)``;
+    the Refinement-Net only off for a model without its weights (one trained after a release
+    switched it off)."""
+    refinement = (True, False) if model.use_refinement else (False,)
+    return {_name(step, on): (step, on) for step, on in itertools.product(CANDIDATE_STEPS, refinement)}
 
 
 def measure(model, set_dirs: list[pathlib.Path]) -> dict:
     """``{set: {variant: {"pu21_psnr", "log_rmse", "log_rmse_clipped", "samples"}}}``, means over
-    each set's samples, for every combination of step and Refinement-Net on/off."""
-    variants = {
+    each set's samples, for every combination of step and Refinement-Net on/off (:func:`variants`)."""
+    variants_of_model = {
         name: methods_module.model_method(
             models.rebuild_model(model, dequantization_max_step=step / 255, use_refinement=refinement))
-        for name, (step, refinement) in VARIANTS.items()
+        for name, (step, refinement) in variants(model).items()
     }
     result = {}
     for set_dir in set_dirs:
-        scores = {name: [] for name in variants}
+        scores = {name: [] for name in variants_of_model}
         for sample in report.iter_samples([set_dir]):
-            for name, run in variants.items():
+            for name, run in variants_of_model.items():
                 hdr = run(sample["ldr"])["hdr"]
                 scores[name].append(metrics.score_hdr(hdr, sample["hdr"], sample["ldr"], sample["clip_mask"]))
         result[str(set_dir)] = {
@@ -87,16 +90,17 @@ def main(argv: list[str] | None = None) -> None:
         model = models.rebuild_model(model, curve_shrinkage=choice["chosen_shrinkage"],
                                      curve_shrink_toward=choice["shrink_toward"], fixed_curve=choice["fixed_curve"])
     by_set = measure(model, args.sets)
+    candidates = variants(model)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
-                     for name in VARIANTS}
-    chosen = min(VARIANTS, key=mean_log_rmse.get)
+                     for name in candidates}
+    chosen = min(candidates, key=mean_log_rmse.get)
     for set_dir, scores in by_set.items():
         print(set_dir)
-        for name in VARIANTS:
+        for name in candidates:
             s = scores[name]
             print(f"  {name}: PU21 {s['pu21_psnr']:.2f} dB, log RMSE {s['log_rmse']:.4f}, "
                   f"clipped {s['log_rmse_clipped']:.4f}{'  <- chosen' if name == chosen else ''}")
-    step, refinement = VARIANTS[chosen]
+    step, refinement = candidates[chosen]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result = {"model": args.model, "by_set": by_set, "mean_log_rmse": mean_log_rmse, "chosen": chosen,
