@@ -167,7 +167,7 @@ class Reconstructor:
     def _tiled_dequantization_and_curve(self, ldr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The dequantized image ``[H, W, 3]`` (in tiles; the photo itself where the
         Dequantization-Net is switched off) and its inverse curve ``[1024]``."""
-        if self.model.dequantization.max_step == 0.0:
+        if self.model.dequantization.switched_off:
             dequantized = ldr
         else:
             dequantize = lambda tile: {"dequantized": self._dequantize(tile)}  # noqa: E731

@@ -188,7 +188,7 @@ def switched_off_networks(model: keras.Model) -> list[keras.layers.Layer]:
     """The sub-networks ``model`` holds weights of but does not run: a Dequantization-Net with step
     0, a Linearization-Net that gives every photo a fixed curve. (A model with its Refinement-Net
     switched off builds no weights for it.)"""
-    off = [(model.dequantization, model.dequantization.max_step == 0.0),
+    off = [(model.dequantization, model.dequantization.switched_off),
            (model.linearization, not model.linearization.estimates_curve)]
     return [network for network, unused in off if unused]
 

@@ -53,13 +53,13 @@ def variants(model) -> dict[str, tuple[float, bool]]:
     return {_name(step, on): (step, on) for step, on in itertools.product(CANDIDATE_STEPS, refinement)}
 
 
-def measure(model, set_dirs: list[pathlib.Path]) -> dict:
+def measure(model, set_dirs: list[pathlib.Path], candidates: dict[str, tuple[float, bool]]) -> dict:
     """``{set: {variant: {"pu21_psnr", "log_rmse", "log_rmse_clipped", "samples"}}}``, means over
-    each set's samples, for every combination of step and Refinement-Net on/off (:func:`variants`)."""
+    each set's samples, for every combination in ``candidates`` (:func:`variants`)."""
     variants_of_model = {
         name: methods_module.model_method(
             models.rebuild_model(model, dequantization_max_step=step / 255, use_refinement=refinement))
-        for name, (step, refinement) in variants(model).items()
+        for name, (step, refinement) in candidates.items()
     }
     result = {}
     for set_dir in set_dirs:
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         choice = json.loads(args.curve_choice.read_text())
         model = models.rebuild_model(model, curve_shrinkage=choice["chosen_shrinkage"],
                                      curve_shrink_toward=choice["shrink_toward"], fixed_curve=choice["fixed_curve"])
-    by_set = measure(model, args.sets)
     candidates = variants(model)
+    by_set = measure(model, args.sets, candidates)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))
                      for name in candidates}
     chosen = min(candidates, key=mean_log_rmse.get)

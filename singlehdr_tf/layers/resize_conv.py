@@ -53,6 +53,7 @@ class ResizeConv2D(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.conv = keras.layers.Conv2D(filters, kernel_size, padding="same", activation=self.activation,
                                         name="conv")
+        self._phase_matrices = phase_matrices(kernel_size)
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -60,7 +61,7 @@ class ResizeConv2D(keras.layers.Layer):
     def call(self, inputs):
         if self.interpolation != "nearest":
             return self.conv(upsample2x(inputs, self.interpolation))
-        matrices = ops.convert_to_tensor(phase_matrices(self.kernel_size), dtype=inputs.dtype)
+        matrices = ops.convert_to_tensor(self._phase_matrices, dtype=inputs.dtype)
         kernel = ops.cast(self.conv.kernel, inputs.dtype)  # [k, k, C, F]
         # [a, b, C, i, j, F]: tap (a, b) of output phase (i, j), in depth_to_space's channel order.
         phases = ops.einsum("iay,jbx,yxcf->abcijf", matrices, matrices, kernel)

@@ -38,6 +38,11 @@ class DequantizationNet(keras.Model):
         self.max_step = None if max_step is None else float(max_step)
         self.unet = UNet(self.filters, self.kernel_sizes, output_channels=3, name="unet")
 
+    @property
+    def switched_off(self) -> bool:
+        """``max_step`` 0: the output is the input and the U-Net is not computed."""
+        return self.max_step == 0.0
+
     def build(self, input_shape):
         # The U-Net's weights exist whether or not it runs, so one checkpoint loads at any max_step.
         if not self.unet.built:
@@ -46,7 +51,7 @@ class DequantizationNet(keras.Model):
 
     def call(self, ldr):
         ldr = ops.cast(ldr, "float32")
-        if self.max_step == 0.0:  # switched off: the clip below would return ldr; skip the U-Net
+        if self.switched_off:  # the clip below would return ldr; skip the U-Net
             return ldr
         dequantized = ops.clip(ldr + ops.tanh(self.unet(ldr)), 0.0, 1.0)
         if self.max_step is None:

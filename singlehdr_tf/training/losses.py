@@ -99,11 +99,12 @@ def log_l2(prediction: tf.Tensor, hdr: tf.Tensor, epsilon: float = HDR_LOG_EPSIL
 
 def log_curve_l2(prediction: tf.Tensor, target: tf.Tensor, floor: float = CURVE_LOG_FLOOR) -> tf.Tensor:
     """L2 in stops between curves ``[B, N]`` -> ``[B]``: ``mean((log2 max(p, floor) - log2 max(t, floor))^2)``."""
+    return l2(_floored_log2(prediction, floor), _floored_log2(target, floor))
 
-    def log2(x):
-        return tf.math.log(tf.maximum(tf.cast(x, tf.float32), floor)) / math.log(2.0)
 
-    return l2(log2(prediction), log2(target))
+def _floored_log2(x: tf.Tensor, floor: float) -> tf.Tensor:
+    """``log2 max(x, floor)`` in float32: values in stops, the evaluation's floor below."""
+    return tf.math.log(tf.maximum(tf.cast(x, tf.float32), floor)) / math.log(2.0)
 
 
 def scale_invariant_log_l2(prediction: tf.Tensor, target: tf.Tensor, ldr: tf.Tensor,
@@ -111,11 +112,7 @@ def scale_invariant_log_l2(prediction: tf.Tensor, target: tf.Tensor, ldr: tf.Ten
     """Per example ``[B, H, W, 3] -> [B]``: the variance of ``d = log2 max(p, floor) - log2 max(t, floor)``
     over the RGB values of the pixels where no channel of ``ldr`` clipped, i.e. the mean squared log
     error in stops after the exposure shift that minimises it; 0 where every pixel clipped."""
-
-    def log2(x):
-        return tf.math.log(tf.maximum(tf.cast(x, tf.float32), floor)) / math.log(2.0)
-
-    difference = log2(prediction) - log2(target)
+    difference = _floored_log2(prediction, floor) - _floored_log2(target, floor)
     unclipped = tf.cast(tf.reduce_max(tf.cast(ldr, tf.float32), axis=-1, keepdims=True) < 1.0, tf.float32)
     mask = tf.broadcast_to(unclipped, tf.shape(difference))
     count = tf.maximum(tf.reduce_sum(mask, axis=[1, 2, 3]), 1.0)
