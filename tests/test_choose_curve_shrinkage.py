@@ -28,6 +28,7 @@ def test_a_blend_ships_only_where_it_beats_the_fixed_curves_on_modern_encodings(
     base = {"modern": errors(rng, 0.0), "dorf_train": errors(rng, 0.0)}
     levels = {  # (modern, DoRF) mean stops per curve
         "g0@0.0": (0.33, 0.65), "gamma_2_2@0.0": (0.40, 0.80), "srgb@0.0": (0.32, 0.89),
+        "dorf_mean@0.0": (0.45, 0.70), "square@0.0": (0.42, 0.85),
         "learned": (0.34, 0.75), "srgb@0.3": (0.30, 0.80), "srgb@0.6": (0.31, 0.77), "g0@0.5": (0.325, 0.68)}
     per_sample = {name: {key: base[name] + level[index] for key, level in levels.items()}
                   for index, name in enumerate(("modern", "dorf_train"))}
@@ -41,7 +42,8 @@ def test_a_blend_ships_only_where_it_beats_the_fixed_curves_on_modern_encodings(
 
 def test_the_best_modern_fixed_curve_ships_when_no_blend_beats_it_with_confidence(chooser):
     rng = np.random.default_rng(1)
-    modern = {"g0@0.0": errors(rng, 0.33), "gamma_2_2@0.0": errors(rng, 0.40), "srgb@0.0": errors(rng, 0.32)}
+    modern = {"g0@0.0": errors(rng, 0.33), "gamma_2_2@0.0": errors(rng, 0.40), "srgb@0.0": errors(rng, 0.32),
+              "dorf_mean@0.0": errors(rng, 0.45), "square@0.0": errors(rng, 0.42)}
     spread = rng.standard_normal(200)
     spread = (spread - spread.mean()) / spread.std()
     modern["learned"] = modern["srgb@0.0"] - 0.001 + 0.2 * spread  # lower on average, but within the noise
@@ -50,3 +52,18 @@ def test_the_best_modern_fixed_curve_ships_when_no_blend_beats_it_with_confidenc
     assert result["modern_upper_bound_of_difference_to_best_fixed"]["learned"] > 0.0
     assert (result["chosen_shrinkage"], result["shrink_toward"], result["fixed_curve"]) == (0.0, None, "srgb")
     assert not result["beats_fixed_curves_on_modern"]
+
+
+def test_every_fixed_curve_of_the_evaluation_is_one_to_beat_but_only_fallbacks_ship_alone(chooser):
+    rng = np.random.default_rng(2)
+    base = errors(rng, 0.0)
+    modern = {"g0@0.0": 0.33, "gamma_2_2@0.0": 0.40, "srgb@0.0": 0.32, "dorf_mean@0.0": 0.45,
+              "square@0.0": 0.31, "learned": 0.315}  # x^2 best on modern: the learned curve does not beat it
+    dorf = {"g0@0.0": 0.65, "gamma_2_2@0.0": 0.80, "srgb@0.0": 0.89, "dorf_mean@0.0": 0.60, "square@0.0": 0.85,
+            "learned": 0.62}
+    result = chooser.choose(measured({name: {key: base + level for key, level in levels.items()}
+                                      for name, levels in (("modern", modern), ("dorf_train", dorf))}))
+    assert not result["beats_fixed_curves_on_modern"]
+    # x^2 and the mean DoRF curve are baselines, not model fallbacks: the best fallback ships.
+    assert (result["chosen_shrinkage"], result["shrink_toward"], result["fixed_curve"]) == (0.0, None, "srgb")
+    assert result["ratio_to_best_fixed"]["dorf_train"] == pytest.approx(0.89 / 0.60, rel=1e-3)

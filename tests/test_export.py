@@ -207,3 +207,18 @@ def test_tflite_runner_names_the_file_and_the_problem(exported, tmp_path):
     runner = TFLiteRunner(exported[0] / "tiny.tflite")
     with pytest.raises(SingleHDRError, match=r"\[1, H, W, 3\]"):
         runner(np.zeros((32, 32, 3), np.float32))
+
+
+def test_the_dynamic_range_file_keeps_the_curve_estimator_in_float32(exported, inputs):
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    out = exported[0]
+    model = flatbuffer_utils.read_model(str(out / "tiny_dynamic_range.tflite"))
+    int8_networks = {export._network_of(tensor.name.decode()) for tensor in model.subgraphs[0].tensors
+                     if tensor.type == schema.TensorType.INT8}
+    assert "hallucination" in int8_networks and "linearization" not in int8_networks
+    image = inputs[0]
+    curves = [export.run_tflite(out / name, image)["inverse_crf"]
+              for name in ("tiny.tflite", "tiny_dynamic_range.tflite")]
+    np.testing.assert_allclose(curves[1], curves[0], atol=1e-6)

@@ -12,19 +12,21 @@ what the release metrics see of the curve) of
     g(f, s) = s P(g0 + w @ H) + (1 - s) f,   f in {g0, gamma 2.2, inverse sRGB},  s in {0, 0.1, ..., 1}
 
 (:class:`singlehdr_tf.layers.InverseCRF` with ``shrinkage=s``, ``shrink_toward=f``; ``s = 0`` is the
-fixed curve ``f``), with two sets of *training* curves (the DoRF test curves and the modern
-evaluation bank stay untouched for evaluation): modern encodings drawn as in training
-(:mod:`singlehdr_tf.modern_curves`) and the DoRF training split (curves measured on real cameras).
-Each set is scored apart (an average of the two can hide one behind the other).
+fixed curve ``f``) and of the evaluation's other fixed curves alone (the mean DoRF curve, x^2),
+with two sets of *training* curves (the DoRF test curves and the modern evaluation bank stay
+untouched for evaluation): modern encodings drawn as in training (:mod:`singlehdr_tf.modern_curves`)
+and the DoRF training split (curves measured on real cameras). Each set is scored apart (an average
+of the two can hide one behind the other).
 
 A blend ``(f, s > 0)`` qualifies when its modern log error is below the best fixed curve's there
-with 95 % confidence (a paired bootstrap over the crops, :func:`upper_bound_of_difference`); of the
-qualifying blends the one with the smallest larger ratio of its error to the best fixed curve's,
-over the two sets, is chosen (``shrink_toward``, ``chosen_shrinkage``). If none qualifies, every
-photo gets the fixed curve best on the modern set (``fixed_curve``; ``null`` with ``s = 0`` where
-that is the basis prior). ``beats_every_fixed_curve`` says whether the choice also beats every
-fixed curve on the DoRF curves. ``singlehdr export --curve-shrinkage S --shrink-toward F
---fixed-curve C`` then bakes the choice in.
+(the best of all five) with 95 % confidence (a paired bootstrap over the crops,
+:func:`upper_bound_of_difference`); of the qualifying blends the one with the smallest larger ratio
+of its error to the best fixed curve's, over the two sets, is chosen (``shrink_toward``,
+``chosen_shrinkage``). If none qualifies, every photo gets the fallback curve best on the modern
+set (``fixed_curve``; ``null`` with ``s = 0`` where that is the basis prior).
+``beats_every_fixed_curve`` says whether the choice also beats every fixed curve on the DoRF
+curves. ``singlehdr export --curve-shrinkage S --shrink-toward F --fixed-curve C`` then bakes the
+choice in.
 
     python tools/choose_curve_shrinkage.py runs/lite --data ../shared/data/hdr/train \
         --out release/logs/curve_shrinkage.json
@@ -41,6 +43,7 @@ import yaml
 
 from singlehdr_tf import crf, loading, metrics
 from singlehdr_tf.data import DataConfig, list_hdr_files, make_dataset
+from singlehdr_tf.evaluation import baselines
 from singlehdr_tf.io import write_json
 from singlehdr_tf.layers import InverseCRF
 
@@ -50,8 +53,13 @@ CURVE_SETS = {"modern": 1.0, "dorf_train": 0.0}
 SHRINKAGES = [round(0.1 * i, 1) for i in range(11)]
 
 FIXED_CURVE_NAMES = {"g0": None, "gamma_2_2": "gamma_2.2", "srgb": "srgb"}
-"""Each fixed curve measured -> the model's ``fixed_curve`` / ``shrink_toward`` that gives it
+"""Each fallback curve -> the model's ``fixed_curve`` / ``shrink_toward`` that gives it
 (``g0``: None, the basis prior)."""
+
+COMPARED_ONLY = tuple(name for name in baselines.FIXED_CURVES if name not in FIXED_CURVE_NAMES.values())
+"""The evaluation's other fixed-curve baselines (``dorf_mean``, ``square``): scored alone (key
+``name@0.0``) so that the choice has to beat every fixed curve the release is judged against, but
+never blended (the model has no such fallback)."""
 
 BOOTSTRAP_SAMPLES = 2000
 
@@ -92,22 +100,25 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     model = loading.load_model(run_dir)
     k = model.linearization.crf_weights
     basis = model.linearization.curve_basis
-    layers = {"learned": InverseCRF(k, basis=basis)} | {
-        curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name)
+    curve_of = {"learned": InverseCRF(k, basis=basis).inverse_crf} | {
+        curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name).inverse_crf
         for fallback, name in FIXED_CURVE_NAMES.items() for s in SHRINKAGES if s < 1.0}
+    evaluation_curves = baselines.fixed_inverse_curves()
+    curve_of |= {curve_key(name, 0.0): (lambda weights, curve=evaluation_curves[name]: curve[None])
+                 for name in COMPARED_ONLY}
     result = {"run": str(run_dir), "held_out_files": [path.name for path in files]}
     for name, modern_fraction in CURVE_SETS.items():
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
                                             "procedural_scenes": 0, "curves_per_crop": 1})
         dataset = make_dataset(None, data_config, batch_size=8, seed=seed, curves="train", files=files)
-        stops = {key: [] for key in layers}
-        squared = {key: [] for key in layers}
+        stops = {key: [] for key in curve_of}
+        squared = {key: [] for key in curve_of}
         for batch in dataset.take(batches):
             dequantized = np.asarray(model.dequantization(batch["ldr"], training=False))
             weights = np.asarray(model.linearization.predict_crf_weights(dequantized))
             true_curves, clipped, ldr = (batch[key].numpy() for key in ("inverse_crf", "clipped", "ldr"))
-            for key, layer in layers.items():
-                curve = np.asarray(layer.inverse_crf(weights))
+            for key, inverse_crf in curve_of.items():
+                curve = np.broadcast_to(np.asarray(inverse_crf(weights)), true_curves.shape)
                 stops[key] += image_log_errors(dequantized, curve, clipped, ldr)
                 squared[key].append(np.mean((curve - true_curves) ** 2, axis=-1))
         result[name] = {"samples": len(stops["learned"]),
@@ -119,10 +130,11 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
 
 def choose(result: dict) -> dict:
     """Adds the choice (see the module docstring) to ``measure``'s numbers."""
-    fixed_keys = [curve_key(fallback, 0.0) for fallback in FIXED_CURVE_NAMES]
+    fallback_keys = [curve_key(fallback, 0.0) for fallback in FIXED_CURVE_NAMES]
+    fixed_keys = fallback_keys + [curve_key(name, 0.0) for name in COMPARED_ONLY]
 
-    def best_fixed(name: str) -> str:
-        return min(fixed_keys, key=lambda key: result[name]["stops"][key])
+    def best_fixed(name: str, among: list[str] = fixed_keys) -> str:
+        return min(among, key=lambda key: result[name]["stops"][key])
 
     def ratio(name: str, key: str) -> float:
         return result[name]["stops"][key] / result[name]["stops"][best_fixed(name)]
@@ -143,7 +155,7 @@ def choose(result: dict) -> dict:
         fallback, shrinkage = ("g0", 1.0) if chosen == "learned" else chosen.split("@")
         result.update(chosen_shrinkage=float(shrinkage), shrink_toward=FIXED_CURVE_NAMES[fallback], fixed_curve=None)
     else:
-        chosen = best_fixed("modern")
+        chosen = best_fixed("modern", among=fallback_keys)
         result.update(chosen_shrinkage=0.0, shrink_toward=None,
                       fixed_curve=FIXED_CURVE_NAMES[chosen.split("@")[0]])
     result["chosen_curve"] = chosen

@@ -3,7 +3,8 @@
 # the curve shrinkage and the stages switched on (both on held-out training scenes, never on
 # validation), the SavedModel and TFLite files, the two validation sets (modern camera encodings,
 # DoRF test curves), their evaluation reports with all baselines, the real-photo contact sheet and
-# the TFLite parity figures; the run's config and logs go to release/logs/LOGS_NAME/, the preset
+# the TFLite parity figures and the faster runtimes' quality (bfloat16, float16, dynamic range);
+# the run's config and logs go to release/logs/LOGS_NAME/, the preset
 # (singlehdr_tf/models/presets.json) gets the exported settings, sha256 and this run
 # (tools/update_preset.py), then the model card and the README's tables.
 # Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOGS_NAME]
@@ -53,5 +54,6 @@ singlehdr evaluate --data sets/val_modern --model lite --baselines all --out rel
 singlehdr evaluate --data sets/val --model lite --baselines all --out release/reports/val
 singlehdr sheet "$data/ldr" release/reports/real_photos.png --model lite
 python tools/tflite_parity.py lite
+python tools/precision_quality.py lite --sets sets/val_modern sets/val
 python tools/model_summary.py
 python tools/write_model_card.py

@@ -160,7 +160,8 @@ def card(name: str, reports: dict[str, dict]) -> str:
     shrinkage_rows = "\n".join(
         f"| {curves} ({shrinkage[curves]['samples']} crops), {metric} | "
         + " | ".join(f"{shrinkage[curves][key][curve]:{digits}}"
-                     for curve in ("learned", chosen, "g0@0.0", "gamma_2_2@0.0", "srgb@0.0"))
+                     for curve in ("learned", chosen, "g0@0.0", "gamma_2_2@0.0", "srgb@0.0", "dorf_mean@0.0",
+                                   "square@0.0"))
         + " |"
         for curves in ("modern", "dorf_train")
         for metric, key, digits in (("stops", "stops", ".3f"), ("curve L2", "curve_l2", ".5f")))
@@ -205,12 +206,13 @@ The learned curve is blended with a fallback curve `f` (the basis prior `g0`, ga
 sRGB): `g = s · P(g0 + w @ H) + (1 − s) · f`, `f` and `s` chosen on the held-out training scenes with
 training curves (`tools/choose_curve_shrinkage.py`, `release/logs/curve_shrinkage.json`; log error of
 the linearized image in stops, unclipped pixels): a blend ships only where it beats every fixed curve
-on modern encodings with 95 % confidence (paired bootstrap over the crops), and of those the one
+(these three, the evaluation's mean DoRF curve and x²) on modern encodings with 95 % confidence
+(paired bootstrap over the crops), and of those the one
 whose error relative to the best fixed curve's is smallest on the set where it does worst. `g0` is
 the prior of the basis' curve bank (`crf.fit_curve_basis`). {curve_decision}
 
-| curves | network (s = 1) | chosen (`{chosen}`) | `g0` | gamma 2.2 | inverse sRGB |
-|---|---|---|---|---|---|
+| curves | network (s = 1) | chosen (`{chosen}`) | `g0` | gamma 2.2 | inverse sRGB | mean DoRF | x² |
+|---|---|---|---|---|---|---|---|
 {shrinkage_rows}
 
 ## Stages switched on
