@@ -39,6 +39,9 @@ DORF_TEST_CURVES = 10
 DORF_SPLIT_SEED = 0
 """Seed of the fixed, documented DoRF train/test split. Changing it changes every benchmark."""
 
+DORF_HOLDOUT_SEED = 1
+"""Seed of :func:`dorf_holdout`, the training curves a run may leave out for its own choices."""
+
 
 def curve_grid(samples: int = CURVE_SAMPLES) -> np.ndarray:
     """The sample positions ``linspace(0, 1, samples)`` of every curve, float32."""
@@ -56,6 +59,18 @@ def load_dorf() -> np.ndarray:
     return _load_dorf_arrays()["B"].copy()
 
 
+def _draw_groups(curves: np.ndarray, rows: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """A mask over ``rows``: ``count`` unique curves of ``curves[rows]`` drawn with
+    ``numpy.random.default_rng(seed)``, each with every row that repeats it (so a curve is never on
+    both sides of a split)."""
+    _, group_of_row = np.unique(curves[rows], axis=0, return_inverse=True)
+    group_of_row = group_of_row.reshape(-1)
+    groups = np.unique(group_of_row)
+    if not 0 <= count <= len(groups):
+        raise ValueError(f"cannot draw {count} of {len(groups)} unique DoRF curves")
+    return np.isin(group_of_row, np.random.default_rng(seed).choice(groups, size=count, replace=False))
+
+
 def dorf_split(seed: int = DORF_SPLIT_SEED, n_test: int = DORF_TEST_CURVES) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(train, test)`` of the fixed DoRF split.
 
@@ -63,19 +78,30 @@ def dorf_split(seed: int = DORF_SPLIT_SEED, n_test: int = DORF_TEST_CURVES) -> t
     sides. ``n_test`` unique curves are drawn for the test side with ``numpy.random.default_rng(seed)``;
     the training side keeps every other row (191 rows with the defaults).
     """
-    curves = _load_dorf_arrays()["B"]
-    _, group_of_row = np.unique(curves, axis=0, return_inverse=True)
-    group_of_row = group_of_row.reshape(-1)
-    groups = np.unique(group_of_row)
-    rng = np.random.default_rng(seed)
-    test_groups = rng.choice(groups, size=n_test, replace=False)
-    is_test = np.isin(group_of_row, test_groups)
-    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    rows = np.arange(len(_load_dorf_arrays()["B"]))
+    is_test = _draw_groups(_load_dorf_arrays()["B"], rows, n_test, seed)
+    return rows[~is_test], rows[is_test]
 
 
-def training_curves() -> np.ndarray:
-    """DoRF response curves of the training split, float32 ``[191, 1024]``."""
-    return load_dorf()[dorf_split()[0]]
+def dorf_holdout(held_out: int, seed: int = DORF_HOLDOUT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(fit, held_out)`` splitting the training side of :func:`dorf_split`:
+    ``held_out`` unique curves a run leaves out of training (``DataConfig.held_out_dorf_curves``)
+    so that its release choices can be measured on real camera curves it never saw, as the test
+    curves are; the test curves stay untouched."""
+    train = dorf_split()[0]
+    is_held_out = _draw_groups(_load_dorf_arrays()["B"], train, held_out, seed)
+    return train[~is_held_out], train[is_held_out]
+
+
+def training_curves(held_out: int = 0) -> np.ndarray:
+    """DoRF response curves of the training split, float32 ``[191, 1024]``, less the ``held_out``
+    curves of :func:`dorf_holdout`."""
+    return load_dorf()[dorf_holdout(held_out)[0]]
+
+
+def held_out_training_curves(held_out: int) -> np.ndarray:
+    """The ``held_out`` DoRF training-split curves of :func:`dorf_holdout`, float32."""
+    return load_dorf()[dorf_holdout(held_out)[1]]
 
 
 def test_curves() -> np.ndarray:

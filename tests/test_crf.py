@@ -85,6 +85,19 @@ def test_split_is_fixed_191_10_without_shared_curves(dorf):
     np.testing.assert_array_equal(crf.test_curves(), crf.load_dorf()[test])
 
 
+def test_holdout_splits_the_training_side_only_and_keeps_repeats_together(dorf):
+    train, test = crf.dorf_split()
+    fit, held_out = crf.dorf_holdout(20)
+    assert sorted(np.concatenate([fit, held_out]).tolist()) == train.tolist()
+    assert len({row.tobytes() for row in dorf[held_out]}) == 20
+    fit_rows = {row.tobytes() for row in dorf[fit]}
+    assert not any(row.tobytes() in fit_rows for row in dorf[held_out])
+    np.testing.assert_array_equal(crf.dorf_holdout(20)[1], held_out)  # seeded
+    np.testing.assert_array_equal(crf.training_curves(20), dorf[fit])
+    np.testing.assert_array_equal(crf.held_out_training_curves(20), dorf[held_out])
+    assert crf.dorf_holdout(0)[1].size == 0
+
+
 def test_inverse_emor_k11_reconstructs_test_inverse_curves():
     inverse = crf.invert_curve(crf.test_curves()).astype(np.float64)
     g0, basis = crf.load_inverse_emor(11)

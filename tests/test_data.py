@@ -153,6 +153,18 @@ def test_train_curves_mix_training_split_and_modern_curves(hdr_dir):
     assert not _rows_in(curves, test_bank).any()
 
 
+def test_held_out_dorf_curves_leave_training_and_form_their_own_set(hdr_dir):
+    held_out_bank = crf.invert_curve(crf.held_out_training_curves(30))
+    config = DataConfig(crop_size=CROP, max_side=64, modern_curve_fraction=0.0, held_out_dorf_curves=30)
+    training = make_dataset(hdr_dir, config, batch_size=8, seed=2)
+    trained = np.concatenate([batch["inverse_crf"] for batch in batches(training, 6)])
+    assert not _rows_in(trained, held_out_bank).any()
+    held_out = make_dataset(hdr_dir, config, batch_size=8, seed=2, curves="held_out")
+    assert all(_rows_in(batch["inverse_crf"], held_out_bank).all() for batch in batches(held_out, 3))
+    with pytest.raises(SingleHDRError, match="held_out_dorf_curves"):
+        make_dataset(hdr_dir, QUIET, batch_size=1, seed=0, curves="held_out")
+
+
 def test_unknown_curve_set_raises(hdr_dir):
     with pytest.raises(SingleHDRError, match="curves"):
         make_dataset(hdr_dir, QUIET, batch_size=1, seed=0, curves="val")
@@ -189,6 +201,8 @@ def test_config_round_trips_and_rejects_bad_values():
         DataConfig.from_dict({"crop_size": "128"})
     with pytest.raises(SingleHDRError, match="low <= high"):
         DataConfig.from_dict({"power_range": [1.2, 0.8]})
+    with pytest.raises(SingleHDRError, match="held_out_dorf_curves"):
+        DataConfig.from_dict({"held_out_dorf_curves": -1})
 
 
 def test_perspective_view_geometry():

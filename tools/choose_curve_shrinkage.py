@@ -15,8 +15,10 @@ what the release metrics see of the curve) of
 fixed curve ``f``) and of the evaluation's other fixed curves alone (the mean DoRF curve, x^2),
 with two sets of *training* curves (the DoRF test curves and the modern evaluation bank stay
 untouched for evaluation): modern encodings drawn as in training (:mod:`singlehdr_tf.modern_curves`)
-and the DoRF training split (curves measured on real cameras). Each set is scored apart (an average
-of the two can hide one behind the other).
+and the DoRF training split (curves measured on real cameras; only the curves the run left out,
+``data.held_out_dorf_curves``, where it left some out, so that the estimator is scored on camera
+curves it never saw, as on the test curves). Each set is scored apart (an average of the two can
+hide one behind the other).
 
 A blend ``(f, s > 0)`` qualifies when its modern log error is below the best fixed curve's there
 (the best of all five) with 95 % confidence (a paired bootstrap over the crops,
@@ -106,11 +108,15 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     evaluation_curves = baselines.fixed_inverse_curves()
     curve_of |= {curve_key(name, 0.0): (lambda weights, curve=evaluation_curves[name]: curve[None])
                  for name in COMPARED_ONLY}
-    result = {"run": str(run_dir), "held_out_files": [path.name for path in files]}
+    held_out_curves = int(config.get("data", {}).get("held_out_dorf_curves", 0))
+    result = {"run": str(run_dir), "held_out_files": [path.name for path in files],
+              "dorf_curves": (f"the {held_out_curves} training-split curves the run left out" if held_out_curves
+                              else "the training split, seen in training (the run left none out)")}
     for name, modern_fraction in CURVE_SETS.items():
         data_config = DataConfig.from_dict({**config.get("data", {}), "modern_curve_fraction": modern_fraction,
                                             "procedural_scenes": 0, "curves_per_crop": 1})
-        dataset = make_dataset(None, data_config, batch_size=8, seed=seed, curves="train", files=files)
+        curves = "held_out" if name == "dorf_train" and held_out_curves else "train"
+        dataset = make_dataset(None, data_config, batch_size=8, seed=seed, curves=curves, files=files)
         stops = {key: [] for key in curve_of}
         squared = {key: [] for key in curve_of}
         for batch in dataset.take(batches):

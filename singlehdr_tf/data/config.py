@@ -61,6 +61,10 @@ class DataConfig:
     (:func:`singlehdr_tf.modern_curves.sample_modern_curves`) instead of a DoRF training-split curve."""
     modern_curves: int = 2000
     """Modern curves drawn (from the dataset's seed) when a dataset is built."""
+    held_out_dorf_curves: int = 0
+    """Unique DoRF training-split curves left out of training (:func:`singlehdr_tf.crf.dorf_holdout`):
+    the curve set ``"held_out"`` of :func:`~singlehdr_tf.data.make_dataset` renders them, so the
+    release choices are measured on real camera curves the run never saw, as the test curves are."""
     procedural_scenes: int = 0
     """Procedural dead-leaves scenes (:mod:`singlehdr_tf.data.procedural`, from the dataset's seed)
     added to the training images, so the curve estimator cannot learn the few real scenes by heart.
@@ -93,6 +97,8 @@ class DataConfig:
             fail("modern_curves", "must be at least 1")
         if self.procedural_scenes < 0:
             fail("procedural_scenes", "must be at least 0")
+        if not 0 <= self.held_out_dorf_curves <= 100:
+            fail("held_out_dorf_curves", "must be between 0 and 100 (of the 180 unique training curves)")
         if self.curves_per_crop < 1:
             fail("curves_per_crop", "must be at least 1")
         if self.max_side < self.crop_size:

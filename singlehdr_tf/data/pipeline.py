@@ -45,7 +45,7 @@ from singlehdr_tf.data.config import DataConfig
 from singlehdr_tf.data.loading import build_pyramid, list_hdr_files, load_hdr_images
 from singlehdr_tf.errors import SingleHDRError
 
-CURVE_SETS = ("train", "test")
+CURVE_SETS = ("train", "test", "held_out")
 
 PERCENTILE_STRIDE = 2
 """The exposure percentile is taken over every 2nd pixel of every 2nd row (a quarter of the crop)."""
@@ -85,10 +85,10 @@ def expose(seed: tf.Tensor, linear: tf.Tensor, config: DataConfig) -> tf.Tensor:
 
 def _curve_bank(curves: str, config: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
     """``(F [N, 1024], F^-1 [N, 1024], number of DoRF rows first)`` to draw curves from."""
-    if curves == "test":
-        dorf = crf.test_curves()
+    if curves in ("test", "held_out"):
+        dorf = crf.test_curves() if curves == "test" else crf.held_out_training_curves(config.held_out_dorf_curves)
         return dorf, crf.invert_curve(dorf), len(dorf)
-    dorf = crf.training_curves()
+    dorf = crf.training_curves(config.held_out_dorf_curves)
     modern, _, _ = modern_curves.sample_modern_curves(np.random.default_rng([seed, _CURVE_STREAM]), config.modern_curves)
     bank = np.concatenate([dorf, modern])
     return bank, crf.invert_curve(bank), len(dorf)
@@ -132,8 +132,9 @@ def make_dataset(
         config: the augmentations (:class:`DataConfig`; defaults when None).
         batch_size: images per batch.
         seed: non-negative; the same seed gives the same batches.
-        curves: ``"train"`` (DoRF training split mixed with modern encodings) or ``"test"``
-            (the held-out DoRF curves only, for evaluation).
+        curves: ``"train"`` (DoRF training split mixed with modern encodings), ``"test"``
+            (the held-out DoRF curves only, for evaluation) or ``"held_out"`` (the
+            ``config.held_out_dorf_curves`` training-split curves the run left out).
         repeat: endless, full batches only, when True; otherwise one epoch (one crop of each
             image, the last batch may be smaller).
         files: an explicit list of HDR files (e.g. the training scenes minus some held out).
@@ -147,6 +148,8 @@ def make_dataset(
     config = config or DataConfig()
     if curves not in CURVE_SETS:
         raise SingleHDRError(f"make_dataset: curves must be one of {CURVE_SETS}, got {curves!r}")
+    if curves == "held_out" and config.held_out_dorf_curves == 0:
+        raise SingleHDRError("make_dataset: curves='held_out' needs data config held_out_dorf_curves > 0")
     if seed < 0 or batch_size < 1 or start_batch < 0:
         raise SingleHDRError(
             f"make_dataset: need seed >= 0, batch_size >= 1, start_batch >= 0 (got {seed}, {batch_size}, {start_batch})"
