@@ -128,6 +128,17 @@ def test_report_breaks_the_modern_set_down_by_family(hdr_dir, tmp_path):
     assert "| method | filmic | filmic_s_curve | s_curve | standard |" in text  # families are columns
 
 
+def test_synth_can_render_only_the_dorf_curves_a_run_left_out(hdr_dir, tmp_path):
+    synth.write_synth_set(hdr_dir, tmp_path, crfs="train", clip_fractions=(0.1, 0.2), crop_size=32,
+                          held_out_dorf_curves=15)
+    manifest = report.load_manifest(tmp_path)
+    assert manifest["held_out_dorf_curves"] == 15
+    rows = {sample["curve"]["dorf_row"] for sample in manifest["samples"]}
+    assert rows <= set(crf.dorf_holdout(15)[1].tolist())
+    with pytest.raises(SingleHDRError, match="--crfs train only"):
+        synth.write_synth_set(hdr_dir, tmp_path / "other", crfs="test", held_out_dorf_curves=15)
+
+
 def test_synth_rejects_bad_settings(hdr_dir, tmp_path):
     with pytest.raises(SingleHDRError, match="clip fractions"):
         synth.write_synth_set(hdr_dir, tmp_path, clip_fractions=(0.0,))

@@ -26,7 +26,12 @@ for path in list_hdr_files(sys.argv[1])[-int(sys.argv[2]):]:
     if not link.exists():
         os.symlink(path.resolve(), link)
 PY
-[ -d sets/held_out_dorf ] || singlehdr synth sets/held_out_scenes sets/held_out_dorf --crfs train --seed 1
+# DoRF curves: those the run left out of training where it left some out (data.held_out_dorf_curves).
+held_out_curves=$(python -c "import yaml; print(yaml.safe_load(open('$run/config.yaml')).get('data', {}).get('held_out_dorf_curves', 0))")
+held_out_dorf=sets/held_out_dorf
+[ "$held_out_curves" -gt 0 ] && held_out_dorf=sets/held_out_dorf_unseen$held_out_curves
+[ -d "$held_out_dorf" ] || singlehdr synth sets/held_out_scenes "$held_out_dorf" --crfs train --seed 1 \
+    --held-out-dorf-curves "$held_out_curves"
 [ -d sets/held_out_modern ] || singlehdr synth sets/held_out_scenes sets/held_out_modern --crfs modern_train --seed 1
 
 python tools/choose_curve_shrinkage.py "$run" --data "$data/hdr/train" --out release/logs/curve_shrinkage.json
@@ -36,7 +41,7 @@ curve_choice() {  # a value of the curve choice; 'none' for null
 shrinkage=$(curve_choice chosen_shrinkage)
 shrink_toward=$(curve_choice shrink_toward)
 fixed_curve=$(curve_choice fixed_curve)
-python tools/choose_stage_settings.py "$run" sets/held_out_dorf sets/held_out_modern --out release/logs/stage_settings.json \
+python tools/choose_stage_settings.py "$run" "$held_out_dorf" sets/held_out_modern --out release/logs/stage_settings.json \
     --curve-choice release/logs/curve_shrinkage.json
 step=$(python -c "import json; print(json.load(open('release/logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
 refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")

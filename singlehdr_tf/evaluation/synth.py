@@ -67,7 +67,8 @@ MODERN_TRAIN_SEED_OFFSET = 1000
 """``modern_train`` curves come from ``seed + 1000``, apart from the crops' generator."""
 
 
-def _curve_groups(name: str, seed: int) -> list[tuple[str | None, np.ndarray, list[dict]]]:
+def _curve_groups(name: str, seed: int,
+                  held_out_dorf_curves: int = 0) -> list[tuple[str | None, np.ndarray, list[dict]]]:
     """``[(family or None, curves [N, 1024], manifest facts of each curve)]`` of curve set ``name``:
     one group per family for the modern sets, one group of DoRF rows otherwise."""
     if name in ("modern", "modern_train"):
@@ -81,7 +82,10 @@ def _curve_groups(name: str, seed: int) -> list[tuple[str | None, np.ndarray, li
         ]
     if name not in ("test", "train"):
         raise SingleHDRError(f"--crfs {name!r}: unknown curve set (expected one of {', '.join(CURVE_SETS)})")
-    rows = crf.dorf_split()[1 if name == "test" else 0]
+    if name == "test":
+        rows = crf.dorf_split()[1]
+    else:
+        rows = crf.dorf_holdout(held_out_dorf_curves)[1] if held_out_dorf_curves else crf.dorf_split()[0]
     return [(None, crf.load_dorf()[rows], [{"dorf_row": int(row)} for row in rows])]
 
 
@@ -146,6 +150,7 @@ def write_synth_set(
     seed: int = 0,
     jpeg_quality: int = 90,
     crop_size: int = 512,
+    held_out_dorf_curves: int = 0,
 ) -> pathlib.Path:
     """Write the test set (see the module docstring) and return the path of its manifest.
 
@@ -158,7 +163,12 @@ def write_synth_set(
         seed: seeds the crops and the order of the curves.
         jpeg_quality: quality of the JPEG copies (1-100).
         crop_size: longest side of a crop, in pixels.
+        held_out_dorf_curves: with ``crfs="train"``, only the training-split curves that a run
+            with ``data.held_out_dorf_curves`` of this value left out of training
+            (:func:`singlehdr_tf.crf.dorf_holdout`): curves it never saw.
     """
+    if held_out_dorf_curves and crfs != "train":
+        raise SingleHDRError(f"--held-out-dorf-curves applies to --crfs train only, not {crfs!r}")
     if not clip_fractions or any(not 0.0 < f < 1.0 for f in clip_fractions):
         raise SingleHDRError(f"clip fractions {list(clip_fractions)}: each must be in (0, 1)")
     if not 1 <= jpeg_quality <= 100:
@@ -172,7 +182,7 @@ def write_synth_set(
 
     rng = np.random.default_rng(seed)
     count = len(files) * len(clip_fractions)
-    groups = _curve_groups(crfs, seed)
+    groups = _curve_groups(crfs, seed, held_out_dorf_curves)
     orders = [np.concatenate([rng.permutation(len(curves)) for _ in range(-(-count // len(curves)))])
               for _, curves, _ in groups]
     samples = []
@@ -202,6 +212,7 @@ def write_synth_set(
         "version": MANIFEST_VERSION,
         "source_dir": os.fspath(hdr_dir),
         "crfs": crfs,
+        "held_out_dorf_curves": held_out_dorf_curves,
         "clip_fractions": list(clip_fractions),
         "seed": seed,
         "jpeg_quality": jpeg_quality,
@@ -229,11 +240,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of crops and curve order (default: 0)")
     parser.add_argument("--jpeg-quality", type=int, default=90, help="quality of the JPEG copies (default: 90)")
     parser.add_argument("--crop-size", type=int, default=512, help="longest side of a crop (default: 512)")
+    parser.add_argument("--held-out-dorf-curves", type=int, default=0, metavar="N",
+                        help="with --crfs train: only the N curves a run with data.held_out_dorf_curves = N "
+                             "left out of training (default: 0, every training curve)")
 
 
 def run(args: argparse.Namespace) -> pathlib.Path:
     """Write the set described by parsed :func:`add_arguments` options."""
     return write_synth_set(
-        args.hdr_dir, args.out_dir, args.crfs, args.clip_fractions, args.seed, args.jpeg_quality, args.crop_size
+        args.hdr_dir, args.out_dir, args.crfs, args.clip_fractions, args.seed, args.jpeg_quality, args.crop_size,
+        args.held_out_dorf_curves,
     )
 
