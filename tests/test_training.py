@@ -509,3 +509,15 @@ def test_a_model_preset_with_changed_values_resolves_to_the_preset_config():
     assert config.model_config() == {**MODEL_CONFIGS["tiny"], "curve_basis": "camera_log"}
     with pytest.raises(SingleHDRError, match="preset 'nano'"):
         from_dict({"model": {"preset": "nano"}, "stages": [{"stage": "linearization", "steps": 1}]}).model_config()
+
+
+def test_validation_uses_the_dorf_curves_a_run_left_out_instead_of_the_test_curves(hdr_dir):
+    from singlehdr_tf.data import DataConfig
+    from singlehdr_tf.training.validation import validation_batches
+
+    files = sorted(hdr_dir.iterdir())
+    for held_out, bank in ((0, crf.test_curves()), (12, crf.held_out_training_curves(12))):
+        config = DataConfig(crop_size=16, max_side=64, held_out_dorf_curves=held_out)
+        (batch,) = validation_batches(files, config, batches=1, batch_size=4, seed=0)
+        inverse_bank = crf.invert_curve(bank)
+        assert all(np.abs(inverse_bank - curve).max(axis=1).min() < 1e-6 for curve in batch["inverse_crf"])

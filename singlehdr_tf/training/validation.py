@@ -29,10 +29,12 @@ def _psnr(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
 def validation_batches(
     files: Sequence[str | os.PathLike], data_config: DataConfig, *, batches: int, batch_size: int, seed: int
 ) -> list[dict[str, np.ndarray]]:
-    """``batches`` fixed batches from ``files`` with the held-out DoRF test curves, as NumPy
-    (real scenes only: no procedural ones)."""
+    """``batches`` fixed batches from ``files`` as NumPy (real scenes only: no procedural ones),
+    with the DoRF training curves the run left out (``data_config.held_out_dorf_curves``), or,
+    where it left none out, the DoRF test curves."""
     real_scenes = dataclasses.replace(data_config, procedural_scenes=0)
-    dataset = make_dataset(None, real_scenes, batch_size=batch_size, seed=seed, curves="test", files=list(files))
+    curves = "held_out" if data_config.held_out_dorf_curves else "test"
+    dataset = make_dataset(None, real_scenes, batch_size=batch_size, seed=seed, curves=curves, files=list(files))
     return [{name: value.numpy() for name, value in batch.items()} for batch in dataset.take(batches)]
 
 
