@@ -145,6 +145,8 @@ def card(name: str, reports: dict[str, dict]) -> str:
         f"| `{path.relative_to(REPO / 'saved_models')}` | {path.stat().st_size / 1e6:.2f} MB | `{file_sha256(path)}` |"
         for path in shipped_files(name))
     chosen = shrinkage["chosen_curve"]
+    # Written by choose_curve_shrinkage since runs can leave DoRF curves out; before, always the split.
+    dorf_curves = shrinkage.get("dorf_curves", "the training split, seen in training (the run left none out)")
     ratios = shrinkage["ratio_to_best_fixed"]
     ratio_text = (f"{ratios['modern']:.3f}x the best fixed curve's on modern encodings and {ratios['dorf_train']:.3f}x "
                   "on the DoRF curves")
@@ -207,9 +209,9 @@ sRGB): `g = s · P(g0 + w @ H) + (1 − s) · f`, `f` and `s` chosen on the held
 training curves (`tools/choose_curve_shrinkage.py`, `release/logs/curve_shrinkage.json`; log error of
 the linearized image in stops, unclipped pixels): a blend ships only where it beats every fixed curve
 (these three, the evaluation's mean DoRF curve and x²) on modern encodings with 95 % confidence
-(paired bootstrap over the crops), and of those the one
-whose error relative to the best fixed curve's is smallest on the set where it does worst. `g0` is
-the prior of the basis' curve bank (`crf.fit_curve_basis`). {curve_decision}
+(paired bootstrap over the crops), and of those the one whose error relative to the best fixed
+curve's is smallest on the set where it does worst. `g0` is the prior of the basis' curve bank
+(`crf.fit_curve_basis`). The DoRF curves here are {dorf_curves}. {curve_decision}
 
 | curves | network (s = 1) | chosen (`{chosen}`) | `g0` | gamma 2.2 | inverse sRGB | mean DoRF | x² |
 |---|---|---|---|---|---|---|---|
@@ -252,6 +254,11 @@ Real photos (no ground truth): `release/reports/real_photos.png`; synthetic sets
 `release/reports/val_modern/contact_sheet.png`, `release/reports/val/contact_sheet.png`.
 
 ## Files
+The TFLite files: float32, float16 weights, and dynamic range (int8 weights, not committed to the
+repository; `singlehdr export` writes it), which keeps the curve estimator in float32
+(`export.FLOAT_IN_DYNAMIC_RANGE`: quantized, it moved the estimated curve; accuracy of each in
+`release/benchmarks/precision_quality.md`).
+
 | file | size | sha256 |
 |---|---|---|
 {files}
