@@ -221,11 +221,13 @@ def write_saved_model(model: keras.Model, version_dir: str | os.PathLike) -> pat
     return version_dir
 
 
-def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32") -> bytes:
+def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32",
+                   float32_flatbuffer: bytes | None = None) -> bytes:
     """The TFLite flatbuffer of ``serving_default``: ``variant`` is ``"float32"``, ``"float16"``
     (weights stored as float16) or ``"dynamic_range"`` (weights int8, activations quantized on the
     fly where a kernel supports it; the networks of :data:`FLOAT_IN_DYNAMIC_RANGE` stay float32).
-    Builtin ops only; ``H, W`` stay dynamic."""
+    Builtin ops only; ``H, W`` stay dynamic. ``float32_flatbuffer``, the ``"float32"`` conversion of
+    the same SavedModel where the caller has it, saves ``"dynamic_range"`` converting it again."""
     if variant not in TFLITE_FILES:
         raise SingleHDRError(f"unknown TFLite variant {variant!r} (expected one of {', '.join(TFLITE_FILES)})")
     converter = tf.lite.TFLiteConverter.from_saved_model(os.fspath(saved_model_dir),
@@ -237,7 +239,7 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str = "float32")
         converter.target_spec.supported_types = [tf.float16]
     flatbuffer = converter.convert()
     if variant == "dynamic_range":
-        flatbuffer = _restore_float_weights(flatbuffer, convert_tflite(saved_model_dir, "float32"),
+        flatbuffer = _restore_float_weights(flatbuffer, float32_flatbuffer or convert_tflite(saved_model_dir),
                                             FLOAT_IN_DYNAMIC_RANGE)
     return flatbuffer
 
@@ -315,7 +317,9 @@ def export_all(model: keras.Model, out_dir: str | os.PathLike, name: str, versio
         raise SingleHDRError(f"{os.fspath(out_dir)}: cannot write ({error.strerror or error})") from None
     try:
         saved_model = write_saved_model(model, staging / "saved_model")
-        flatbuffers = {variant: convert_tflite(saved_model, variant) for variant in tflite_paths}
+        flatbuffers = {"float32": convert_tflite(saved_model)}
+        flatbuffers |= {variant: convert_tflite(saved_model, variant, flatbuffers["float32"])
+                        for variant in tflite_paths if variant != "float32"}
         for variant, path in tflite_paths.items():
             with atomic_write(path) as temporary:
                 temporary.write_bytes(flatbuffers[variant])

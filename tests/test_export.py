@@ -169,7 +169,8 @@ def test_existing_exports_are_only_replaced_when_asked(tiny_model, tmp_path, mon
         return pathlib.Path(version_dir)
 
     monkeypatch.setattr(export, "write_saved_model", fake_saved_model)
-    monkeypatch.setattr(export, "convert_tflite", lambda saved_model, variant: variant.encode())
+    monkeypatch.setattr(export, "convert_tflite",
+                        lambda saved_model, variant="float32", float32_flatbuffer=None: variant.encode())
     (tmp_path / "m" / "2").mkdir(parents=True)
     (tmp_path / "m" / "2" / "saved_model.pb").write_text("old")
     with pytest.raises(SingleHDRError, match="already exists"):
