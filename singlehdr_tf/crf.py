@@ -78,8 +78,9 @@ def dorf_split(seed: int = DORF_SPLIT_SEED, n_test: int = DORF_TEST_CURVES) -> t
     sides. ``n_test`` unique curves are drawn for the test side with ``numpy.random.default_rng(seed)``;
     the training side keeps every other row (191 rows with the defaults).
     """
-    rows = np.arange(len(_load_dorf_arrays()["B"]))
-    is_test = _draw_groups(_load_dorf_arrays()["B"], rows, n_test, seed)
+    curves = _load_dorf_arrays()["B"]
+    rows = np.arange(len(curves))
+    is_test = _draw_groups(curves, rows, n_test, seed)
     return rows[~is_test], rows[is_test]
 
 

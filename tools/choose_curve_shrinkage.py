@@ -108,7 +108,7 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     evaluation_curves = baselines.fixed_inverse_curves()
     curve_of |= {curve_key(name, 0.0): (lambda weights, curve=evaluation_curves[name]: curve[None])
                  for name in COMPARED_ONLY}
-    held_out_curves = int(config.get("data", {}).get("held_out_dorf_curves", 0))
+    held_out_curves = DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves
     result = {"run": str(run_dir), "held_out_files": [path.name for path in files],
               "dorf_curves": (f"the {held_out_curves} training-split curves the run left out" if held_out_curves
                               else "the training split, seen in training (the run left none out)")}

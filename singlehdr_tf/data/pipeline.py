@@ -85,7 +85,7 @@ def expose(seed: tf.Tensor, linear: tf.Tensor, config: DataConfig) -> tf.Tensor:
 
 def _curve_bank(curves: str, config: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
     """``(F [N, 1024], F^-1 [N, 1024], number of DoRF rows first)`` to draw curves from."""
-    if curves in ("test", "held_out"):
+    if curves != "train":  # DoRF curves only: the test split or the training curves the run left out
         dorf = crf.test_curves() if curves == "test" else crf.held_out_training_curves(config.held_out_dorf_curves)
         return dorf, crf.invert_curve(dorf), len(dorf)
     dorf = crf.training_curves(config.held_out_dorf_curves)
