@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--shrink-toward", choices=FIXED_CURVE_CHOICES, default=None,
                         help="the fixed inverse curve --curve-shrinkage blends the estimate with, or 'none' for the "
                              "basis prior g0 (see tools/choose_curve_shrinkage.py); default: keep the model's")
+    export.add_argument("--shrink-toward-share", type=float, default=None, metavar="T",
+                        help="share in [0, 1] of the --shrink-toward curve in the fallback, the rest being the basis "
+                             "prior g0 (see tools/choose_curve_shrinkage.py); default: keep the model's")
     export.add_argument("--refinement", choices=("on", "off"), default=None,
                         help="switch the Refinement-Net on or off (see tools/choose_stage_settings.py); "
                              "default: keep the model's")
@@ -188,6 +191,10 @@ def _export(args: argparse.Namespace) -> int:
         changes["fixed_curve"] = None if args.fixed_curve == "none" else args.fixed_curve
     if args.shrink_toward is not None:
         changes["curve_shrink_toward"] = None if args.shrink_toward == "none" else args.shrink_toward
+    if args.shrink_toward_share is not None:
+        if not 0.0 <= args.shrink_toward_share <= 1.0:
+            raise SingleHDRError(f"--shrink-toward-share {args.shrink_toward_share}: must lie in [0, 1]")
+        changes["curve_shrink_toward_share"] = args.shrink_toward_share
     if args.refinement is not None:
         changes["use_refinement"] = args.refinement == "on"
     if changes:

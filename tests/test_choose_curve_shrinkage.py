@@ -67,3 +67,17 @@ def test_every_fixed_curve_of_the_evaluation_is_one_to_beat_but_only_fallbacks_s
     # x^2 and the mean DoRF curve are baselines, not model fallbacks: the best fallback ships.
     assert (result["chosen_shrinkage"], result["shrink_toward"], result["fixed_curve"]) == (0.0, None, "srgb")
     assert result["ratio_to_best_fixed"]["dorf_train"] == pytest.approx(0.89 / 0.60, rel=1e-3)
+
+
+def test_a_blend_toward_a_mixed_fallback_ships_as_its_curve_and_share(chooser):
+    rng = np.random.default_rng(3)
+    base = errors(rng, 0.0)
+    modern = {"g0@0.0": 0.33, "gamma_2_2@0.0": 0.40, "srgb@0.0": 0.32, "dorf_mean@0.0": 0.45, "square@0.0": 0.42,
+              "learned": 0.34, "srgb@0.4": 0.29, "srgb0.5+g0@0.4": 0.30}
+    dorf = {"g0@0.0": 0.74, "gamma_2_2@0.0": 1.27, "srgb@0.0": 0.94, "dorf_mean@0.0": 0.73, "square@0.0": 1.15,
+            "learned": 0.66, "srgb@0.4": 0.74, "srgb0.5+g0@0.4": 0.69}  # the plain blend loses on DoRF
+    result = chooser.choose(measured({name: {key: base + level for key, level in levels.items()}
+                                      for name, levels in (("modern", modern), ("dorf_train", dorf))}))
+    assert result["chosen_curve"] == "srgb0.5+g0@0.4"
+    assert (result["chosen_shrinkage"], result["shrink_toward"], result["shrink_toward_share"]) == (0.4, "srgb", 0.5)
+    assert result["beats_every_fixed_curve"]

@@ -169,13 +169,16 @@ def test_export_bakes_in_the_curve_shrinkage(model_file, tmp_path, monkeypatch):
     exported = []
     monkeypatch.setattr(export, "export_all", lambda model, *args, **kwargs: exported.append(model) or [])
     arguments = ["export", str(model_file), "--name", "mini", "--version", "1", "--out", str(tmp_path)]
-    assert cli.main(arguments + ["--curve-shrinkage", "0.25", "--shrink-toward", "srgb"]) == cli.EXIT_OK
+    assert cli.main(arguments + ["--curve-shrinkage", "0.25", "--shrink-toward", "srgb",
+                                 "--shrink-toward-share", "0.5"]) == cli.EXIT_OK
     assert exported[0].get_config()["curve_shrinkage"] == 0.25
     assert exported[0].get_config()["curve_shrink_toward"] == "srgb"
+    assert exported[0].get_config()["curve_shrink_toward_share"] == 0.5
     original = api.load_model(model_file)
     for mine, theirs in zip(exported[0].get_weights(), original.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
     assert cli.main(arguments + ["--curve-shrinkage", "2"]) == cli.EXIT_USAGE
+    assert cli.main(arguments + ["--shrink-toward-share", "-0.1"]) == cli.EXIT_USAGE
 
 
 def test_train_synth_and_evaluate_are_wired(monkeypatch, capsys):

@@ -85,7 +85,7 @@ def test_layer_keeps_no_weights_and_its_config():
     config = layer.get_config()
     assert config["crf_weights"] == 7 and config["shrinkage"] == 0.25
     assert set(config) - set(keras.layers.Layer().get_config()) == {"crf_weights", "shrinkage", "basis",
-                                                                          "shrink_toward"}
+                                                                          "shrink_toward", "shrink_toward_share"}
     assert InverseCRF.from_config({**config, "basis": "camera"}).basis == "camera"
 
 

@@ -230,3 +230,17 @@ def test_inverse_crf_shrinkage_blends_the_curve_with_the_emor_mean(rng):
     np.testing.assert_allclose(quarter, 0.25 * free + 0.75 * prior, atol=1e-6)
     assert np.all(np.diff(quarter, axis=-1) >= 0)
     np.testing.assert_allclose(quarter[:, [0, -1]], [[0.0, 1.0]] * 3, atol=1e-6)
+
+
+def test_inverse_crf_shrinks_toward_a_mix_of_a_fixed_curve_and_the_prior(rng):
+    weights = rng.standard_normal((3, 11)).astype(np.float32)
+    free = InverseCRF(11, basis="camera").inverse_crf(weights).numpy()
+    prior = InverseCRF(11, basis="camera").inverse_crf(np.zeros((3, 11), np.float32)).numpy()
+    srgb = crf.fixed_inverse_curve("srgb")
+    blend = InverseCRF(11, 0.4, basis="camera", shrink_toward="srgb", shrink_toward_share=0.25).inverse_crf(weights)
+    np.testing.assert_allclose(blend.numpy(), 0.4 * free + 0.6 * (0.25 * srgb + 0.75 * prior), atol=1e-6)
+    assert np.all(np.diff(blend.numpy(), axis=-1) >= 0)
+    layer = InverseCRF(11, 0.4, shrink_toward="srgb", shrink_toward_share=0.25)
+    assert InverseCRF.from_config(layer.get_config()).shrink_toward_share == 0.25
+    with pytest.raises(ValueError, match=r"shrink_toward_share must lie in \[0, 1\]"):
+        InverseCRF(11, 0.5, shrink_toward="srgb", shrink_toward_share=1.5)

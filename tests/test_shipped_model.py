@@ -36,6 +36,7 @@ def test_the_shipped_settings_are_the_ones_chosen_on_held_out_scenes(shipped):
     assert config["curve_shrinkage"] == pytest.approx(shrinkage["chosen_shrinkage"])
     assert config["fixed_curve"] == shrinkage["fixed_curve"]
     assert config["curve_shrink_toward"] == shrinkage["shrink_toward"]
+    assert config["curve_shrink_toward_share"] == pytest.approx(shrinkage.get("shrink_toward_share", 1.0))
 
 
 def test_a_neutral_clipped_highlight_comes_back_neutral(shipped):

@@ -10,9 +10,12 @@ the curve, scale-aligned as the evaluation does, against ``C(H)`` on the pixels 
 what the release metrics see of the curve) of
 
     g(f, s) = s P(g0 + w @ H) + (1 - s) f,   f in {g0, gamma 2.2, inverse sRGB},  s in {0, 0.1, ..., 1}
+                                           f = t sRGB^-1 + (1 - t) g0,  t in {0.25, 0.5, 0.75},  0 < s < 1
 
-(:class:`singlehdr_tf.layers.InverseCRF` with ``shrinkage=s``, ``shrink_toward=f``; ``s = 0`` is the
-fixed curve ``f``) and of the evaluation's other fixed curves alone (the mean DoRF curve, x^2),
+(:class:`singlehdr_tf.layers.InverseCRF` with ``shrinkage=s``, ``shrink_toward=f`` and
+``shrink_toward_share=t``; ``s = 0`` is the fixed curve ``f``; the mixed fallbacks sit between the
+best fixed curves of the two sets) and of the evaluation's other fixed curves alone (the mean DoRF
+curve, x^2),
 with two sets of *training* curves (the DoRF test curves and the modern evaluation bank stay
 untouched for evaluation): modern encodings drawn as in training (:mod:`singlehdr_tf.modern_curves`)
 and the DoRF training split (curves measured on real cameras; only the curves the run left out,
@@ -27,8 +30,8 @@ of its error to the best fixed curve's, over the two sets, is chosen (``shrink_t
 ``chosen_shrinkage``). If none qualifies, every photo gets the fallback curve best on the modern
 set (``fixed_curve``; ``null`` with ``s = 0`` where that is the basis prior).
 ``beats_every_fixed_curve`` says whether the choice also beats every fixed curve on the DoRF
-curves. ``singlehdr export --curve-shrinkage S --shrink-toward F --fixed-curve C`` then bakes the
-choice in.
+curves. ``singlehdr export --curve-shrinkage S --shrink-toward F --shrink-toward-share T
+--fixed-curve C`` then bakes the choice in.
 
     python tools/choose_curve_shrinkage.py runs/lite --data ../shared/data/hdr/train \
         --out release/logs/curve_shrinkage.json
@@ -55,8 +58,17 @@ CURVE_SETS = {"modern": 1.0, "dorf_train": 0.0}
 SHRINKAGES = [round(0.1 * i, 1) for i in range(11)]
 
 FIXED_CURVE_NAMES = {"g0": None, "gamma_2_2": "gamma_2.2", "srgb": "srgb"}
-"""Each fallback curve -> the model's ``fixed_curve`` / ``shrink_toward`` that gives it
+"""Each fixed fallback curve -> the model's ``fixed_curve`` / ``shrink_toward`` that gives it
 (``g0``: None, the basis prior)."""
+
+MIXED_SHARES = (0.25, 0.5, 0.75)
+"""The shares ``t`` of inverse sRGB in the mixed fallbacks ``t sRGB^-1 + (1 - t) g0``: modern
+encodings sit near inverse sRGB, film-era camera curves near ``g0`` (each set's best fixed
+fallback), so a fallback between them can serve both."""
+
+FALLBACKS = {name: (curve, 1.0) for name, curve in FIXED_CURVE_NAMES.items()} | {
+    f"srgb{share}+g0": ("srgb", share) for share in MIXED_SHARES}
+"""Each fallback of a blend -> its ``(shrink_toward, shrink_toward_share)``."""
 
 COMPARED_ONLY = tuple(name for name in baselines.FIXED_CURVES if name not in FIXED_CURVE_NAMES.values())
 """The evaluation's other fixed-curve baselines (``dorf_mean``, ``square``): scored alone (key
@@ -103,8 +115,10 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     k = model.linearization.crf_weights
     basis = model.linearization.curve_basis
     curve_of = {"learned": InverseCRF(k, basis=basis).inverse_crf} | {
-        curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name).inverse_crf
-        for fallback, name in FIXED_CURVE_NAMES.items() for s in SHRINKAGES if s < 1.0}
+        curve_key(fallback, s): InverseCRF(k, shrinkage=s, basis=basis, shrink_toward=name,
+                                           shrink_toward_share=share).inverse_crf
+        for fallback, (name, share) in FALLBACKS.items() for s in SHRINKAGES
+        if s < 1.0 and (s > 0.0 or fallback in FIXED_CURVE_NAMES)}
     evaluation_curves = baselines.fixed_inverse_curves()
     curve_of |= {curve_key(name, 0.0): (lambda weights, curve=evaluation_curves[name]: curve[None])
                  for name in COMPARED_ONLY}
@@ -159,10 +173,12 @@ def choose(result: dict) -> dict:
     if qualifying:
         chosen = min(qualifying, key=worst_ratio)
         fallback, shrinkage = ("g0", 1.0) if chosen == "learned" else chosen.split("@")
-        result.update(chosen_shrinkage=float(shrinkage), shrink_toward=FIXED_CURVE_NAMES[fallback], fixed_curve=None)
+        shrink_toward, share = FALLBACKS[fallback]
+        result.update(chosen_shrinkage=float(shrinkage), shrink_toward=shrink_toward, shrink_toward_share=share,
+                      fixed_curve=None)
     else:
         chosen = best_fixed("modern", among=fallback_keys)
-        result.update(chosen_shrinkage=0.0, shrink_toward=None,
+        result.update(chosen_shrinkage=0.0, shrink_toward=None, shrink_toward_share=1.0,
                       fixed_curve=FIXED_CURVE_NAMES[chosen.split("@")[0]])
     result["chosen_curve"] = chosen
     result["ratio_to_best_fixed"] = {name: ratio(name, chosen) for name in CURVE_SETS}
@@ -181,11 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = measure(args.run_dir, args.data, args.batches, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for name in CURVE_SETS:  # the bootstrap's inputs stay out of the file (192 crops x 31 curves per set)
+    for name in CURVE_SETS:  # the bootstrap's inputs stay out of the file (192 crops x 60 curves per set)
         del result[name]["per_sample_stops"]
     write_json(args.out, result, indent=2)
     print(f"wrote {args.out}: {result['chosen_curve']} (shrinkage {result['chosen_shrinkage']}, "
-          f"toward {result['shrink_toward']}, fixed curve {result['fixed_curve']}); error / best fixed curve's: "
+          f"toward {result['shrink_toward']} at share {result['shrink_toward_share']}, fixed curve {result['fixed_curve']}); error / best fixed curve's: "
           + ", ".join(f"{name} {value:.3f}" for name, value in result["ratio_to_best_fixed"].items()))
 
 

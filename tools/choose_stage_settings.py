@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.curve_choice is not None:  # the release's curve settings, applied in one rebuild
         choice = json.loads(args.curve_choice.read_text())
         model = models.rebuild_model(model, curve_shrinkage=choice["chosen_shrinkage"],
-                                     curve_shrink_toward=choice["shrink_toward"], fixed_curve=choice["fixed_curve"])
+                                     curve_shrink_toward=choice["shrink_toward"],
+                                     curve_shrink_toward_share=choice.get("shrink_toward_share", 1.0),
+                                     fixed_curve=choice["fixed_curve"])
     candidates = variants(model)
     by_set = measure(model, args.sets, candidates)
     mean_log_rmse = {name: float(np.mean([scores[name]["log_rmse"] for scores in by_set.values()]))

@@ -40,13 +40,14 @@ curve_choice() {  # a value of the curve choice; 'none' for null
 }
 shrinkage=$(curve_choice chosen_shrinkage)
 shrink_toward=$(curve_choice shrink_toward)
+shrink_toward_share=$(curve_choice shrink_toward_share)
 fixed_curve=$(curve_choice fixed_curve)
 python tools/choose_stage_settings.py "$run" "$held_out_dorf" sets/held_out_modern --out release/logs/stage_settings.json \
     --curve-choice release/logs/curve_shrinkage.json
 step=$(python -c "import json; print(json.load(open('release/logs/stage_settings.json'))['dequantization_max_step_in_codes'] / 255)")
 refinement=$(python -c "import json; print('on' if json.load(open('release/logs/stage_settings.json'))['use_refinement'] else 'off')")
 singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --shrink-toward "$shrink_toward" \
-    --fixed-curve "$fixed_curve" \
+    --shrink-toward-share "$shrink_toward_share" --fixed-curve "$fixed_curve" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
 config_file=release/configs/$(basename "$run").yaml  # runs/NAME was trained from release/configs/NAME.yaml
 [ -f "$config_file" ] || config_file=configs/$(basename "$run").yaml

@@ -34,8 +34,10 @@ class InverseCRF(keras.layers.Layer):
 
     ``shrinkage`` ``s`` in [0, 1] blends the curve with a fallback curve ``f``:
     ``g = s P(g0 + w @ H) + (1 - s) f``, ``f`` the prior ``g0`` or, with ``shrink_toward`` (a name
-    of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`), a fixed curve such as inverse sRGB, the
-    standard encoding most modern cameras start from. Training uses 1; a shipped model is exported
+    of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`), a fixed curve ``F`` such as inverse sRGB, the
+    standard encoding most modern cameras start from, or with ``shrink_toward_share`` ``t`` < 1 the
+    mix ``f = t F + (1 - t) P(g0)`` (modern encodings sit near ``F``, film-era camera curves near
+    ``g0``; a fallback between them can serve both). Training uses ``s = 1``; a shipped model is exported
     with the fallback and strength measured on held-out scenes (``tools/choose_curve_shrinkage.py``),
     so it can never be much worse than its fallback. The blend
     is of the two curves, not of the weights: a blend of two non-decreasing curves from 0 to 1 is
@@ -56,12 +58,15 @@ class InverseCRF(keras.layers.Layer):
     """
 
     def __init__(self, crf_weights: int = 11, shrinkage: float = 1.0, basis: str = "emor",
-                 shrink_toward: str | None = None, **kwargs):
+                 shrink_toward: str | None = None, shrink_toward_share: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.crf_weights = int(crf_weights)
         self.shrinkage = float(shrinkage)
         self.basis = str(basis)
         self.shrink_toward = None if shrink_toward is None else str(shrink_toward)
+        self.shrink_toward_share = float(shrink_toward_share)
+        if not 0.0 <= self.shrink_toward_share <= 1.0:
+            raise ValueError(f"shrink_toward_share must lie in [0, 1], got {shrink_toward_share}")
         g0, basis = crf.load_curve_basis(self.basis, self.crf_weights)
         (self._g0_high, self._g0_low), (self._basis_high, self._basis_low) = float16_split(g0), float16_split(basis)
         self._fallback = (None if self.shrink_toward is None
@@ -75,11 +80,19 @@ class InverseCRF(keras.layers.Layer):
                                                            + (self._g0_low + ops.matmul(weights, self._basis_low))))
         if self.shrinkage == 1.0:
             return curves
-        if self._fallback is None:  # g0 from its split parts, projected as the network's curves are
-            fallback = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])
-        else:  # a fixed curve, non-decreasing from 0 to 1 already
-            fallback = self._fallback[0][None] + self._fallback[1][None]
-        return self.shrinkage * curves + (1.0 - self.shrinkage) * fallback
+        return self.shrinkage * curves + (1.0 - self.shrinkage) * self._fallback_curve()
+
+    def _fallback_curve(self):
+        """``[1, 1024]``: ``f`` (see the class docstring)."""
+        if self._fallback is not None:  # a fixed curve, non-decreasing from 0 to 1 already
+            named = self._fallback[0][None] + self._fallback[1][None]
+            if self.shrink_toward_share == 1.0:
+                return named
+        # g0 from its split parts, projected as the network's curves are
+        prior = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])
+        if self._fallback is None:
+            return prior
+        return self.shrink_toward_share * named + (1.0 - self.shrink_toward_share) * prior
 
     def call(self, crf_weights, images):
         inverse_crf = self.inverse_crf(crf_weights)
@@ -91,5 +104,5 @@ class InverseCRF(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(crf_weights=self.crf_weights, shrinkage=self.shrinkage, basis=self.basis,
-                      shrink_toward=self.shrink_toward)
+                      shrink_toward=self.shrink_toward, shrink_toward_share=self.shrink_toward_share)
         return config

@@ -60,7 +60,8 @@ class LinearizationNet(keras.Model):
     (:data:`singlehdr_tf.crf.CURVE_BASES`); :class:`InverseCRF` turns them into the curve and applies
     it to the full-resolution input. ``curve_shrinkage`` ``s`` < 1 blends the estimate with a
     fallback curve, ``shrink_toward`` (a name of :data:`singlehdr_tf.crf.FIXED_INVERSE_CURVES`, e.g.
-    inverse sRGB) or the basis prior ``g0`` where that is None. ``fixed_curve`` (a name there too)
+    inverse sRGB, mixed with the basis prior ``g0`` at ``shrink_toward_share`` < 1) or ``g0`` where
+    that is None (:class:`InverseCRF`). ``fixed_curve`` (a name there too)
     switches the estimate off: every photo gets that curve, the release's choice where no blend of
     the learned curve beats it on held-out training scenes (``tools/choose_curve_shrinkage.py``).
 
@@ -81,7 +82,8 @@ class LinearizationNet(keras.Model):
     def __init__(self, size=256, stem_filters: int = 64, stages=((64, 3), (128, 2)),
                  histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
                  curve_basis: str = "emor", fixed_curve: str | None = None, windows: int = 0,
-                 window_size: int = 64, shrink_toward: str | None = None, **kwargs):
+                 window_size: int = 64, shrink_toward: str | None = None, shrink_toward_share: float = 1.0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -92,6 +94,7 @@ class LinearizationNet(keras.Model):
         self.curve_basis = str(curve_basis)
         self.fixed_curve = None if fixed_curve is None else str(fixed_curve)
         self.shrink_toward = None if shrink_toward is None else str(shrink_toward)
+        self.shrink_toward_share = float(shrink_toward_share)
         self._fixed = None if fixed_curve is None else crf.fixed_inverse_curve(self.fixed_curve)
         self.windows = int(windows)
         self.window_size = int(window_size)
@@ -116,7 +119,7 @@ class LinearizationNet(keras.Model):
             self.crf_weights, kernel_initializer=keras.initializers.VarianceScaling(0.01), dtype="float32",
             name="to_weights")
         self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, self.curve_basis, self.shrink_toward,
-                                      dtype="float32", name="inverse_crf")
+                                      self.shrink_toward_share, dtype="float32", name="inverse_crf")
 
     @property
     def estimates_curve(self) -> bool:
@@ -167,5 +170,5 @@ class LinearizationNet(keras.Model):
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
                       curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis,
                       fixed_curve=self.fixed_curve, windows=self.windows, window_size=self.window_size,
-                      shrink_toward=self.shrink_toward)
+                      shrink_toward=self.shrink_toward, shrink_toward_share=self.shrink_toward_share)
         return config

@@ -59,6 +59,7 @@ class SingleHDR(keras.Model):
         linearization_windows: int = 0,
         linearization_window_size: int = 64,
         curve_shrink_toward: str | None = None,
+        curve_shrink_toward_share: float = 1.0,
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
@@ -77,7 +78,8 @@ class SingleHDR(keras.Model):
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
                                               histogram_bins, crf_weights, curve_shrinkage, curve_basis,
                                               fixed_curve, linearization_windows, linearization_window_size,
-                                              curve_shrink_toward, dtype="float32", name="linearization")
+                                              curve_shrink_toward, curve_shrink_toward_share, dtype="float32",
+                                              name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
                                               name="hallucination")
         self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, gamma, dtype="float32",
@@ -132,6 +134,7 @@ class SingleHDR(keras.Model):
             linearization_windows=linearization["windows"],
             linearization_window_size=linearization["window_size"],
             curve_shrink_toward=linearization["shrink_toward"],
+            curve_shrink_toward_share=linearization["shrink_toward_share"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],
