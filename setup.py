@@ -56,7 +56,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "tensorflow-serving-api>=2.21,<2.22"],
+        "test": ["pytest", "pytest-xdist", "hypothesis", "tensorflow-serving-api>=2.21,<2.22"],
         "beam": ["apache-beam>=2.77,<2.78"],
     },
     entry_points={"console_scripts": ["singlehdr=singlehdr_tf.cli:main"]},

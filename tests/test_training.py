@@ -333,9 +333,11 @@ train(config, data, out, step_callback=die)
 def test_sigkill_and_resume_give_the_weights_of_an_uninterrupted_run(hdr_dir, tmp_path):
     script = tmp_path / "run.py"
     script.write_text(KILLABLE_RUN)
-    # Checkpoints at steps 2 (dequantization) and 4 (joint, one step in), validations at 5 and 6.
+    # Checkpoints at steps 2 (dequantization) and 4 (linearization, one step in), validations at 5
+    # and 6: the kill falls in the second stage, after a stage change (its optimizer state) and
+    # before a validation (the best curve error it keeps).
     config = write_config(tmp_path / "c.yaml", tiny_config(
-        stages=[{"stage": "dequantization", "steps": 3}, {"stage": "joint", "steps": 3}]))
+        stages=[{"stage": "dequantization", "steps": 3}, {"stage": "linearization", "steps": 3}]))
     straight = python(script, config, hdr_dir, tmp_path / "straight", 0)
     killed = python(script, config, hdr_dir, tmp_path / "killed", 5)  # after its second checkpoint
     output = finish(killed)
