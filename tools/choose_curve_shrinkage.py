@@ -15,9 +15,8 @@ what the release metrics see of the curve) of
 (:class:`singlehdr_tf.layers.InverseCRF` with ``shrinkage=s``, ``shrink_toward=f`` and
 ``shrink_toward_share=t``; ``s = 0`` is the fixed curve ``f``; the mixed fallbacks sit between the
 best fixed curves of the two sets) and of the evaluation's other fixed curves alone (the mean DoRF
-curve, x^2),
-with two sets of *training* curves (the DoRF test curves and the modern evaluation bank stay
-untouched for evaluation): modern encodings drawn as in training (:mod:`singlehdr_tf.modern_curves`)
+curve, x^2), with two sets of *training* curves (the DoRF test curves and the modern evaluation
+bank stay untouched for evaluation): modern encodings drawn as in training (:mod:`singlehdr_tf.modern_curves`)
 and the DoRF training split (curves measured on real cameras; only the curves the run left out,
 ``data.held_out_dorf_curves``, where it left some out, so that the estimator is scored on camera
 curves it never saw, as on the test curves). Each set is scored apart (an average of the two can
@@ -201,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         del result[name]["per_sample_stops"]
     write_json(args.out, result, indent=2)
     print(f"wrote {args.out}: {result['chosen_curve']} (shrinkage {result['chosen_shrinkage']}, "
-          f"toward {result['shrink_toward']} at share {result['shrink_toward_share']}, fixed curve {result['fixed_curve']}); error / best fixed curve's: "
+          f"toward {result['shrink_toward']} at share {result['shrink_toward_share']}, "
+          f"fixed curve {result['fixed_curve']}); error / best fixed curve's: "
           + ", ".join(f"{name} {value:.3f}" for name, value in result["ratio_to_best_fixed"].items()))
 
 

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         choice = json.loads(args.curve_choice.read_text())
         model = models.rebuild_model(model, curve_shrinkage=choice["chosen_shrinkage"],
                                      curve_shrink_toward=choice["shrink_toward"],
-                                     curve_shrink_toward_share=choice.get("shrink_toward_share", 1.0),
+                                     curve_shrink_toward_share=choice["shrink_toward_share"],
                                      fixed_curve=choice["fixed_curve"])
     candidates = variants(model)
     by_set = measure(model, args.sets, candidates)

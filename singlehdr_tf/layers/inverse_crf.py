@@ -84,15 +84,16 @@ class InverseCRF(keras.layers.Layer):
 
     def _fallback_curve(self):
         """``[1, 1024]``: ``f`` (see the class docstring)."""
-        if self._fallback is not None:  # a fixed curve, non-decreasing from 0 to 1 already
-            named = self._fallback[0][None] + self._fallback[1][None]
-            if self.shrink_toward_share == 1.0:
-                return named
-        # g0 from its split parts, projected as the network's curves are
-        prior = crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])
         if self._fallback is None:
-            return prior
-        return self.shrink_toward_share * named + (1.0 - self.shrink_toward_share) * prior
+            return self._prior_curve()
+        named = self._fallback[0][None] + self._fallback[1][None]  # non-decreasing from 0 to 1 already
+        if self.shrink_toward_share == 1.0:
+            return named
+        return self.shrink_toward_share * named + (1.0 - self.shrink_toward_share) * self._prior_curve()
+
+    def _prior_curve(self):
+        """``[1, 1024]``: ``g0`` from its split parts, projected as the network's curves are."""
+        return crf.monotonic_projection(self._g0_high[None] + self._g0_low[None])
 
     def call(self, crf_weights, images):
         inverse_crf = self.inverse_crf(crf_weights)
