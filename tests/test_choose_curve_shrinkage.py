@@ -81,3 +81,18 @@ def test_a_blend_toward_a_mixed_fallback_ships_as_its_curve_and_share(chooser):
     assert result["chosen_curve"] == "srgb0.5+g0@0.4"
     assert (result["chosen_shrinkage"], result["shrink_toward"], result["shrink_toward_share"]) == (0.4, "srgb", 0.5)
     assert result["beats_every_fixed_curve"]
+
+
+def test_an_ensemble_scores_the_mean_of_its_members_curves_and_each_blend_of_it(chooser):
+    from singlehdr_tf import crf
+    from singlehdr_tf.layers import InverseCRF
+
+    rng = np.random.default_rng(4)
+    members = [rng.normal(0.0, 0.5, (3, 11)).astype(np.float32) for _ in range(2)]
+    learned, blend = InverseCRF(11).inverse_crf, InverseCRF(11, shrinkage=0.4, shrink_toward="srgb").inverse_crf
+    mean = chooser.ensemble_curve(learned, members)
+    np.testing.assert_allclose(mean, (np.asarray(learned(members[0])) + np.asarray(learned(members[1]))) / 2)
+    assert np.all(np.diff(mean, axis=-1) >= 0) and np.allclose(mean[:, [0, -1]], [0.0, 1.0])
+    np.testing.assert_allclose(chooser.ensemble_curve(blend, members),
+                               0.4 * mean + 0.6 * crf.fixed_inverse_curve("srgb")[None], atol=1e-6)
+    np.testing.assert_allclose(chooser.ensemble_curve(learned, members[:1]), learned(members[0]))

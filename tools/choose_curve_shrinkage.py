@@ -34,6 +34,11 @@ curves. ``singlehdr export --curve-shrinkage S --shrink-toward F --shrink-toward
 
     python tools/choose_curve_shrinkage.py runs/lite --data ../shared/data/hdr/train \
         --out release/logs/curve_shrinkage.json
+
+Several run folders are scored as an ensemble of their estimators, each photo getting the mean of
+their curves (:func:`ensemble_curve`), with the first run's other networks: estimators trained
+apart from different seeds err on different crops, and their mean can keep the better one's score
+on each curve set.
 """
 
 from __future__ import annotations
@@ -102,15 +107,31 @@ def curve_key(fallback: str, shrinkage: float) -> str:
     return f"{fallback}@{shrinkage}"
 
 
-def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: int) -> dict:
-    """Per curve set, the stops and curve L2 of every blend on the run's held-out training scenes."""
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+def ensemble_curve(inverse_crf, member_weights: list[np.ndarray]) -> np.ndarray:
+    """The mean of the members' curves ``inverse_crf(w)`` (one member: its curve). Each curve is
+    non-decreasing from 0 to 1, so their mean is one; and the mean of the members' blends toward
+    one fallback is the blend of their mean curve, so every key of ``measure`` scores the ensemble."""
+    return np.mean([np.asarray(inverse_crf(weights)) for weights in member_weights], axis=0)
+
+
+def measure(run_dirs: list[pathlib.Path], data_dir: pathlib.Path, batches: int, seed: int) -> dict:
+    """Per curve set, the stops and curve L2 of every blend on the runs' held-out training scenes;
+    with several runs, of their estimators as an ensemble (:func:`ensemble_curve`)."""
+    config = yaml.safe_load((run_dirs[0] / "config.yaml").read_text())
     held_out = int(config.get("validation", {}).get("holdout_files", 0))
     if held_out < 1:
-        sys.exit(f"{run_dir}: the run held out no training scenes (validation.holdout_files); "
+        sys.exit(f"{run_dirs[0]}: the run held out no training scenes (validation.holdout_files); "
                  "choosing the shrinkage on scenes it trained on would overrate the network")
+    held_out_curves = DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves
+    for run_dir in run_dirs[1:]:
+        other = yaml.safe_load((run_dir / "config.yaml").read_text())
+        if (int(other.get("validation", {}).get("holdout_files", 0)) != held_out
+                or DataConfig.from_dict(other.get("data", {})).held_out_dorf_curves != held_out_curves):
+            sys.exit(f"{run_dir}: holds out other scenes or DoRF curves than {run_dirs[0]} "
+                     "(validation.holdout_files, data.held_out_dorf_curves); an ensemble is scored on what none saw")
     files = list_hdr_files(data_dir)[-held_out:]
-    model = loading.load_model(run_dir)
+    members = [loading.load_model(run_dir) for run_dir in run_dirs]
+    model = members[0]
     k = model.linearization.crf_weights
     basis = model.linearization.curve_basis
     curve_of = {"learned": InverseCRF(k, basis=basis).inverse_crf} | {
@@ -121,8 +142,7 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
     evaluation_curves = baselines.fixed_inverse_curves()
     curve_of |= {curve_key(name, 0.0): (lambda weights, curve=evaluation_curves[name]: curve[None])
                  for name in COMPARED_ONLY}
-    held_out_curves = DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves
-    result = {"run": str(run_dir), "held_out_files": [path.name for path in files],
+    result = {"run": " + ".join(map(str, run_dirs)), "held_out_files": [path.name for path in files],
               "dorf_curves": (f"the {held_out_curves} training-split curves the run left out" if held_out_curves
                               else "the training split, seen in training (the run left none out)")}
     for name, modern_fraction in CURVE_SETS.items():
@@ -134,10 +154,10 @@ def measure(run_dir: pathlib.Path, data_dir: pathlib.Path, batches: int, seed: i
         squared = {key: [] for key in curve_of}
         for batch in dataset.take(batches):
             dequantized = np.asarray(model.dequantization(batch["ldr"], training=False))
-            weights = np.asarray(model.linearization.predict_crf_weights(dequantized))
+            weights = [np.asarray(member.linearization.predict_crf_weights(dequantized)) for member in members]
             true_curves, clipped, ldr = (batch[key].numpy() for key in ("inverse_crf", "clipped", "ldr"))
             for key, inverse_crf in curve_of.items():
-                curve = np.broadcast_to(np.asarray(inverse_crf(weights)), true_curves.shape)
+                curve = np.broadcast_to(ensemble_curve(inverse_crf, weights), true_curves.shape)
                 stops[key] += image_log_errors(dequantized, curve, clipped, ldr)
                 squared[key].append(np.mean((curve - true_curves) ** 2, axis=-1))
         result[name] = {"samples": len(stops["learned"]),
@@ -188,13 +208,15 @@ def choose(result: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=pathlib.Path, help="training run folder")
+    parser.add_argument("run_dirs", type=pathlib.Path, nargs="+",
+                        help="training run folder; several: their estimators as an ensemble (mean curve), each "
+                             "holding out the same scenes and DoRF curves, the first run's other networks")
     parser.add_argument("--data", type=pathlib.Path, required=True, help="the run's training HDR folder")
     parser.add_argument("--batches", type=int, default=24, help="batches of 8 crops to measure on")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the held-out crops")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("release/logs/curve_shrinkage.json"))
     args = parser.parse_args(argv)
-    result = measure(args.run_dir, args.data, args.batches, args.seed)
+    result = measure(args.run_dirs, args.data, args.batches, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in CURVE_SETS:  # the bootstrap's inputs stay out of the file (192 crops x 60 curves per set)
         del result[name]["per_sample_stops"]
