@@ -310,6 +310,10 @@ def _doubling_scan(values, combine):
 def apply_curve(images, curves):
     """Apply one curve per image by linear interpolation on its samples.
 
+    Each value reads one ``(sample, slope)`` pair of the batch's curves flattened into one table:
+    a single plain gather per value (the costly part at full resolution), where looking up the
+    samples on both sides per image took two batched gathers.
+
     Args:
         images: ``[B, H, W, C]`` values; clipped to [0, 1] (the curve's domain).
         curves: ``[B, N]`` samples on ``linspace(0, 1, N)``.
@@ -320,14 +324,14 @@ def apply_curve(images, curves):
     """
     images = keras.ops.convert_to_tensor(images, dtype="float32")
     curves = keras.ops.convert_to_tensor(curves, dtype="float32")
-    samples = keras.ops.shape(curves)[-1]
+    intervals = keras.ops.shape(curves)[-1] - 1
     shape = keras.ops.shape(images)
     flat = keras.ops.reshape(keras.ops.clip(images, 0.0, 1.0), (shape[0], -1))
-    position = flat * keras.ops.cast(samples - 1, "float32")
-    lower = keras.ops.clip(keras.ops.floor(position), 0.0, keras.ops.cast(samples - 2, "float32"))
+    position = flat * keras.ops.cast(intervals, "float32")
+    lower = keras.ops.clip(keras.ops.floor(position), 0.0, keras.ops.cast(intervals - 1, "float32"))
     fraction = position - lower
-    lower_index = keras.ops.cast(lower, "int32")
-    lower_value = keras.ops.take_along_axis(curves, lower_index, axis=1)
-    upper_value = keras.ops.take_along_axis(curves, lower_index + 1, axis=1)
-    values = lower_value + fraction * (upper_value - lower_value)
+    pairs = keras.ops.reshape(keras.ops.stack([curves[:, :-1], curves[:, 1:] - curves[:, :-1]], axis=-1), (-1, 2))
+    index = keras.ops.cast(lower, "int32") + intervals * keras.ops.arange(shape[0], dtype="int32")[:, None]
+    pair = keras.ops.take(pairs, index, axis=0)  # [B, H * W * C, 2]
+    values = pair[..., 0] + fraction * pair[..., 1]
     return keras.ops.reshape(values, shape)
