@@ -113,6 +113,12 @@ class HallucinationNet(keras.Model):
 
     def call(self, linear):
         linear = ops.cast(linear, "float32")
+        return self.blend(linear, self.gain(linear))
+
+    def gain(self, linear):
+        """``[B, H, W, 3] -> [B, H, W, 1]``: the brightness gain ``y`` before the blend (the
+        encoder-decoder, the part that costs)."""
+        linear = ops.cast(linear, "float32")
         shape = ops.shape(linear)
         x = 2.0 * reflect_pad_to_multiple(linear, self.multiple) - 1.0
         encoder_input = x
@@ -125,7 +131,7 @@ class HallucinationNet(keras.Model):
         for block, skip in zip(self.decoder_blocks, reversed(skips)):
             x = block(x, skip)
         x = self.input_fuse(ops.concatenate([self.output_conv(x), encoder_input], axis=-1))
-        return self.blend(linear, x[:, : shape[1], : shape[2], :])
+        return x[:, : shape[1], : shape[2], :]
 
     def get_config(self):
         config = super().get_config()
