@@ -23,6 +23,7 @@ transform to sRGB is the identity (an sRGB profile under any name) leaves the pi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io as bytes_io
 import itertools
 import os
@@ -82,8 +83,11 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
+@functools.cache
 def srgb_icc_profile() -> bytes:
-    """LittleCMS's built-in sRGB profile as ICC bytes, to embed in written photos."""
+    """LittleCMS's built-in sRGB profile as ICC bytes, to embed in written photos. Serialised once
+    per process: LittleCMS stamps the current time into the header each time, so every photo a
+    process writes embeds the same bytes."""
     return _srgb_profile().tobytes()
 
 
