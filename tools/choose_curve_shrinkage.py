@@ -114,19 +114,24 @@ def ensemble_curve(inverse_crf, member_weights: list[np.ndarray]) -> np.ndarray:
     return np.mean([np.asarray(inverse_crf(weights)) for weights in member_weights], axis=0)
 
 
+def held_out_of(config: dict) -> tuple[int, int]:
+    """``(validation.holdout_files, data.held_out_dorf_curves)`` of a run's stored config: the
+    scenes and DoRF curves it never trained on."""
+    return (int(config.get("validation", {}).get("holdout_files", 0)),
+            DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves)
+
+
 def measure(run_dirs: list[pathlib.Path], data_dir: pathlib.Path, batches: int, seed: int) -> dict:
     """Per curve set, the stops and curve L2 of every blend on the runs' held-out training scenes;
     with several runs, of their estimators as an ensemble (:func:`ensemble_curve`)."""
-    config = yaml.safe_load((run_dirs[0] / "config.yaml").read_text())
-    held_out = int(config.get("validation", {}).get("holdout_files", 0))
+    configs = [yaml.safe_load((run_dir / "config.yaml").read_text()) for run_dir in run_dirs]
+    config = configs[0]
+    held_out, held_out_curves = held_out_of(config)
     if held_out < 1:
         sys.exit(f"{run_dirs[0]}: the run held out no training scenes (validation.holdout_files); "
                  "choosing the shrinkage on scenes it trained on would overrate the network")
-    held_out_curves = DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves
-    for run_dir in run_dirs[1:]:
-        other = yaml.safe_load((run_dir / "config.yaml").read_text())
-        if (int(other.get("validation", {}).get("holdout_files", 0)) != held_out
-                or DataConfig.from_dict(other.get("data", {})).held_out_dorf_curves != held_out_curves):
+    for run_dir, other in zip(run_dirs[1:], configs[1:]):
+        if held_out_of(other) != (held_out, held_out_curves):
             sys.exit(f"{run_dir}: holds out other scenes or DoRF curves than {run_dirs[0]} "
                      "(validation.holdout_files, data.held_out_dorf_curves); an ensemble is scored on what none saw")
     files = list_hdr_files(data_dir)[-held_out:]

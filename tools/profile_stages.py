@@ -22,16 +22,20 @@ times, carry between machines.
 from __future__ import annotations
 
 import argparse
-import math
 import pathlib
+import sys
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from singlehdr_tf import crf, loading, models
-from singlehdr_tf.io import write_json
-from singlehdr_tf.models.precision import dtype_policy
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # bench_infer, beside this file
+
+from bench_infer import image_shape  # noqa: E402
+
+from singlehdr_tf import crf, loading, models  # noqa: E402
+from singlehdr_tf.io import write_json  # noqa: E402
+from singlehdr_tf.models.precision import dtype_policy  # noqa: E402
 
 
 def median_seconds(function, argument, repeats: int) -> float:
@@ -65,12 +69,11 @@ def profile(model, photo: np.ndarray, repeats: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lite", help="shipped model name or path (see singlehdr_tf.load)")
-    parser.add_argument("--megapixels", type=float, default=1.0, help="photo size, 4:3")
+    parser.add_argument("--megapixels", type=float, default=1.0, help="photo size, 4:3 (as tools/bench_infer.py)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("release/benchmarks/stages.json"))
     args = parser.parse_args(argv)
-    width = int(round(math.sqrt(args.megapixels * 1e6 * 4 / 3)))
-    height = int(round(width * 3 / 4))
+    height, width = image_shape(args.megapixels)
     photo = np.random.default_rng(0).uniform(0.0, 1.0, (1, height, width, 3)).astype(np.float32)
     float32 = loading.load_model(args.model)
     with dtype_policy("mixed_bfloat16"):

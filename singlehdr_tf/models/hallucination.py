@@ -112,7 +112,6 @@ class HallucinationNet(keras.Model):
         return 2 ** len(self.filters)
 
     def call(self, linear):
-        linear = ops.cast(linear, "float32")
         return self.blend(linear, self.gain(linear))
 
     def gain(self, linear):
