@@ -114,8 +114,7 @@ class Reconstructor:
         curve = tf.TensorSpec([1, crf.CURVE_SAMPLES], tf.float32)
         self._whole = tf.function(lambda ldr: model(ldr, training=False), input_signature=[image])
         self._dequantize = tf.function(lambda ldr: model.dequantization(ldr, training=False), input_signature=[image])
-        self._inverse_crf = tf.function(lambda dequantized: model.linearization(dequantized, training=False)["inverse_crf"],
-                                        input_signature=[image])
+        self._inverse_crf = tf.function(model.linearization.curve, input_signature=[image])
         self._refine = tf.function(self._refine_with_curve, input_signature=[image, curve])
 
     def _refine_with_curve(self, dequantized, inverse_crf):

@@ -26,6 +26,7 @@ from singlehdr_tf.models import (
     UNet,
     build_model,
     rebuild_model,
+    relative_path,
 )
 from singlehdr_tf.models.refinement import LOG_OFFSET
 
@@ -95,6 +96,38 @@ def test_native_windows_reach_the_curve_where_the_resized_copy_is_blind(rng):
     plain = LinearizationNet(**config)
     plain(image)
     assert net.to_weights.kernel.shape[0] == 2 * plain.to_weights.kernel.shape[0]  # both views' features
+
+
+def test_an_ensemble_linearization_applies_the_mean_of_its_members_curves(rng):
+    keras.utils.set_random_seed(6)
+    net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,), curve_shrinkage=0.5,
+                           shrink_toward="srgb", ensemble_size=3)
+    image = rng.random((2, 24, 20, 3)).astype(np.float32)
+    out = net(image)
+    alone = [LinearizationNet.from_config({**member.get_config(), "ensemble_size": 1}) for member in net.members()]
+    curves = []
+    for single, member in zip(alone, net.members()):
+        single(image)
+        single.set_weights([weight.numpy() for weight in member.weights[:len(single.weights)]])
+        curves.append(single(image)["inverse_crf"].numpy())
+    assert np.abs(curves[0] - curves[1]).max() > 1e-4  # members initialised apart
+    np.testing.assert_allclose(out["inverse_crf"].numpy(), np.mean(curves, axis=0), atol=1e-6)
+    np.testing.assert_allclose(out["linear"].numpy(), crf.apply_curve(image, out["inverse_crf"]).numpy(), atol=1e-6)
+
+
+def test_an_ensemble_keeps_the_first_members_weight_paths_and_saves_whole(rng, tmp_path):
+    plain = build_model("tiny")
+    model = build_model({**plain.get_config(), "linearization_ensemble_size": 2})
+    ldr = ldr_batch(rng, 1, 20, 24)
+    plain(ldr), model(ldr)
+    paths = [relative_path(v) for v in model.weights]
+    assert len(set(paths)) == len(paths)
+    assert {relative_path(v) for v in plain.weights} <= set(paths)
+    assert all(path.startswith("linearization/member1/") for path in set(paths) - {relative_path(v) for v in
+                                                                                    plain.weights})
+    model.save(tmp_path / "ensemble.keras")
+    loaded = keras.saving.load_model(tmp_path / "ensemble.keras")
+    np.testing.assert_allclose(loaded(ldr)["hdr"].numpy(), model(ldr)["hdr"].numpy(), atol=1e-6)
 
 
 def test_dynamic_height_and_width_in_a_traced_graph(tiny_model, rng):

@@ -38,7 +38,8 @@ curves. ``singlehdr export --curve-shrinkage S --shrink-toward F --shrink-toward
 Several run folders are scored as an ensemble of their estimators, each photo getting the mean of
 their curves (:func:`ensemble_curve`), with the first run's other networks: estimators trained
 apart from different seeds err on different crops, and their mean can keep the better one's score
-on each curve set.
+on each curve set. A model whose Linearization-Net is an ensemble already
+(``linearization_ensemble_size``; ``tools/assemble_ensemble.py``) is scored with all its members.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from singlehdr_tf.data import DataConfig, list_hdr_files, make_dataset
 from singlehdr_tf.evaluation import baselines
 from singlehdr_tf.io import write_json
 from singlehdr_tf.layers import InverseCRF
+from singlehdr_tf.training.run_dir import held_out_of
 
 CURVE_SETS = {"modern": 1.0, "dorf_train": 0.0}
 """The curve sets measured: name -> ``DataConfig.modern_curve_fraction``."""
@@ -114,13 +116,6 @@ def ensemble_curve(inverse_crf, member_weights: list[np.ndarray]) -> np.ndarray:
     return np.mean([np.asarray(inverse_crf(weights)) for weights in member_weights], axis=0)
 
 
-def held_out_of(config: dict) -> tuple[int, int]:
-    """``(validation.holdout_files, data.held_out_dorf_curves)`` of a run's stored config: the
-    scenes and DoRF curves it never trained on."""
-    return (int(config.get("validation", {}).get("holdout_files", 0)),
-            DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves)
-
-
 def measure(run_dirs: list[pathlib.Path], data_dir: pathlib.Path, batches: int, seed: int) -> dict:
     """Per curve set, the stops and curve L2 of every blend on the runs' held-out training scenes;
     with several runs, of their estimators as an ensemble (:func:`ensemble_curve`)."""
@@ -135,8 +130,9 @@ def measure(run_dirs: list[pathlib.Path], data_dir: pathlib.Path, batches: int, 
             sys.exit(f"{run_dir}: holds out other scenes or DoRF curves than {run_dirs[0]} "
                      "(validation.holdout_files, data.held_out_dorf_curves); an ensemble is scored on what none saw")
     files = list_hdr_files(data_dir)[-held_out:]
-    members = [loading.load_model(run_dir) for run_dir in run_dirs]
-    model = members[0]
+    runs = [loading.load_model(run_dir) for run_dir in run_dirs]
+    model = runs[0]
+    members = [member for run in runs for member in run.linearization.members()]
     k = model.linearization.crf_weights
     basis = model.linearization.curve_basis
     curve_of = {"learned": InverseCRF(k, basis=basis).inverse_crf} | {
@@ -159,7 +155,7 @@ def measure(run_dirs: list[pathlib.Path], data_dir: pathlib.Path, batches: int, 
         squared = {key: [] for key in curve_of}
         for batch in dataset.take(batches):
             dequantized = np.asarray(model.dequantization(batch["ldr"], training=False))
-            weights = [np.asarray(member.linearization.predict_crf_weights(dequantized)) for member in members]
+            weights = [np.asarray(member.predict_crf_weights(dequantized)) for member in members]
             true_curves, clipped, ldr = (batch[key].numpy() for key in ("inverse_crf", "clipped", "ldr"))
             for key, inverse_crf in curve_of.items():
                 curve = np.broadcast_to(ensemble_curve(inverse_crf, weights), true_curves.shape)

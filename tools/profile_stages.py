@@ -6,8 +6,8 @@
 The parts, each a ``tf.function`` on the inputs it gets inside the model (measured in one process,
 one untimed call first, then the median of ``--repeats``):
 
-* ``curve_estimator``: the Linearization-Net's curve-basis weights from the photo (it resizes the
-  photo to its own small size first);
+* ``curve_estimator``: the Linearization-Net's inverse curve from the photo (it resizes the photo
+  to its own small size first; an ensemble's members share that copy), not applied;
 * ``curve_lookup``: :func:`singlehdr_tf.crf.apply_curve` at full resolution;
 * ``hallucination_gain``: the Hallucination-Net's encoder-decoder, up to its gain map;
 * ``hallucination_blend``: the blend of the gain into the linear image;
@@ -56,7 +56,7 @@ def profile(model, photo: np.ndarray, repeats: int) -> dict[str, float]:
     linear, curve = linearized["linear"], linearized["inverse_crf"]
     gain = model.hallucination.gain(linear)
     parts = {
-        "curve_estimator": (lambda x: model.linearization.predict_crf_weights(x), photo),
+        "curve_estimator": (lambda x: model.linearization.curve(x), photo),
         "curve_lookup": (lambda x: crf.apply_curve(x, curve), photo),
         "hallucination_gain": (lambda x: model.hallucination.gain(x), linear),
         "hallucination_blend": (lambda x: model.hallucination.blend(x, gain), linear),

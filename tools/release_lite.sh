@@ -6,7 +6,8 @@
 # the TFLite parity figures and the faster runtimes' quality (bfloat16, float16, dynamic range);
 # the run's config and logs go to release/logs/LOGS_NAME/, the preset
 # (singlehdr_tf/models/presets.json) gets the exported settings, sha256 and this run
-# (tools/update_preset.py), then the model card and the README's tables.
+# (tools/update_preset.py), then the model card and the README's tables. RUN_DIR may be an ensemble
+# of curve estimators (tools/assemble_ensemble.py).
 # Usage: tools/release_lite.sh [RUN_DIR] [DATA_DIR] [LOGS_NAME]
 set -euo pipefail
 run=${1:-runs/lite}
@@ -49,11 +50,27 @@ refinement=$(python -c "import json; print('on' if json.load(open('release/logs/
 singlehdr export "$run" --name lite --version 1 --curve-shrinkage "$shrinkage" --shrink-toward "$shrink_toward" \
     --shrink-toward-share "$shrink_toward_share" --fixed-curve "$fixed_curve" \
     --dequantization-max-step "$step" --refinement "$refinement" --overwrite
-config_file=release/configs/$(basename "$run").yaml  # runs/NAME was trained from release/configs/NAME.yaml
-[ -f "$config_file" ] || config_file=configs/$(basename "$run").yaml
-python tools/update_preset.py lite --run "$(basename "$logs")" "$config_file"
+config_of() {  # runs/NAME was trained from release/configs/NAME.yaml (or configs/NAME.yaml)
+    local file=release/configs/$(basename "$1").yaml
+    [ -f "$file" ] || file=configs/$(basename "$1").yaml
+    echo "$file"
+}
 mkdir -p "$logs"
-cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" "$logs/"
+# An ensemble (tools/assemble_ensemble.py) is the first member's run with the estimators of the others:
+# each other member is a training run of the preset, its logs in release/logs/<its name without lite_>/.
+members=$(python -c "import yaml; print(*yaml.safe_load(open('$run/config.yaml')).get('ensemble_members', [])[1:])")
+if [ -n "$members" ]; then
+    cp "$run/config.yaml" "$logs/"
+    for member in $members; do
+        member_logs=release/logs/$(basename "$member" | sed 's/^lite_//')
+        mkdir -p "$member_logs"
+        cp "$member/config.yaml" "$member/metrics.jsonl" "$member/validation.jsonl" "$member_logs/"
+        python tools/update_preset.py lite --run "$(basename "$member_logs")" "$(config_of "$member")"
+    done
+else
+    python tools/update_preset.py lite --run "$(basename "$logs")" "$(config_of "$run")"
+    cp "$run/config.yaml" "$run/metrics.jsonl" "$run/validation.jsonl" "$logs/"
+fi
 [ -d sets/val ] || singlehdr synth "$data/hdr/val" sets/val
 [ -d sets/val_modern ] || singlehdr synth "$data/hdr/val" sets/val_modern --crfs modern
 singlehdr evaluate --data sets/val_modern --model lite --baselines all --out release/reports/val_modern

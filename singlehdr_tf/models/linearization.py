@@ -72,6 +72,14 @@ class LinearizationNet(keras.Model):
     colours (linear blends in radiance, bent by the curve) and sensor noise whose strength follows
     the curve's slope, which area averaging turns into blends and averages of encoded values.
 
+    ``ensemble_size = n > 1`` averages the curves of ``n`` estimators of this architecture
+    (:meth:`members`: this one, whose weights keep their paths, and ``n - 1`` more, each trained
+    apart from its own seed and copied in): estimators trained from different seeds err on
+    different photos, and on camera curves none of them saw the mean of three scored better than
+    each alone (``release/logs/experiments/curve_ensemble/``). Each curve is non-decreasing from 0
+    to 1, so their mean is one, and the mean of the members' blends toward the fallback is the
+    blend of their mean; the curve is applied once.
+
     Example:
         >>> net = LinearizationNet(size=16, stem_filters=4, stages=((4, 1),), histogram_bins=(4,))
         >>> out = net(keras.ops.zeros((1, 20, 30, 3)))
@@ -83,7 +91,7 @@ class LinearizationNet(keras.Model):
                  histogram_bins=(4, 8, 16), crf_weights: int = 11, curve_shrinkage: float = 1.0,
                  curve_basis: str = "emor", fixed_curve: str | None = None, windows: int = 0,
                  window_size: int = 64, shrink_toward: str | None = None, shrink_toward_share: float = 1.0,
-                 **kwargs):
+                 ensemble_size: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.size = None if size is None else int(size)
         self.stem_filters = int(stem_filters)
@@ -98,6 +106,9 @@ class LinearizationNet(keras.Model):
         self._fixed = None if fixed_curve is None else crf.fixed_inverse_curve(self.fixed_curve)
         self.windows = int(windows)
         self.window_size = int(window_size)
+        self.ensemble_size = int(ensemble_size)
+        if self.ensemble_size < 1:
+            raise ValueError(f"ensemble_size must be at least 1, got {ensemble_size}")
         # Features, curve weights and curve in float32 under any policy (see SingleHDR).
         self.edges = SobelEdges(dtype="float32", name="edges")
         self.histogram = SoftHistogram(self.histogram_bins, dtype="float32", name="histogram")
@@ -120,23 +131,39 @@ class LinearizationNet(keras.Model):
             name="to_weights")
         self.inverse_crf = InverseCRF(self.crf_weights, self.curve_shrinkage, self.curve_basis, self.shrink_toward,
                                       self.shrink_toward_share, dtype="float32", name="inverse_crf")
+        member_config = {key: value for key, value in self.get_config().items()
+                         if key not in ("name", "trainable", "ensemble_size")}
+        self.other_members = [LinearizationNet(**member_config, name=f"member{index}")
+                              for index in range(1, self.ensemble_size)]
+
+    def members(self) -> tuple[LinearizationNet, ...]:
+        """The estimators whose curves are averaged: this network first, then ``other_members``. (A
+        method: as an attribute holding ``self``, Keras' saving would walk into it without end.)"""
+        return (self, *self.other_members)
 
     @property
     def estimates_curve(self) -> bool:
         """Whether the estimator runs (not with a ``fixed_curve``)."""
         return self.fixed_curve is None
 
-    def predict_crf_weights(self, images):
+    def predict_crf_weights(self, images, small=None):
         """The raw curve-basis weights ``[B, K]`` of images ``[B, H, W, 3]`` in [0, 1], before
-        shrinkage and projection (what ``tools/choose_curve_shrinkage.py`` needs). Batch
+        shrinkage and projection (what ``tools/choose_curve_shrinkage.py`` needs), of this
+        estimator alone (an ensemble's are those of each of :meth:`members`). ``small``: ``images``
+        area-resized to ``size`` already (an ensemble resizes once for all its members). Batch
         normalisation runs in the mode of the enclosing call (inference when called directly)."""
-        small = images if self.size is None else area_resize(images, self.size)
+        if small is None:
+            small = self._resized(images)
         features = self._pooled_features(small)
         if self.windows:
             pooled = self._pooled_features(native_windows(images, self.windows, self.window_size))
             pooled = ops.reshape(pooled, (self.windows**2, -1, ops.shape(pooled)[-1]))  # [windows, B, F]
             features = ops.concatenate([features, ops.mean(pooled, axis=0)], axis=-1)
         return self.to_weights(features)
+
+    def _resized(self, images):
+        """The copy the estimator sees: ``images`` area-resized to ``size`` x ``size`` (or themselves)."""
+        return images if self.size is None else area_resize(images, self.size)
 
     def _pooled_features(self, images):
         """``[B, H, W, 3] -> [B, F]``: the backbone on ``[image, edges, histograms]``, averaged."""
@@ -149,20 +176,30 @@ class LinearizationNet(keras.Model):
     def build(self, input_shape):
         # The estimator's weights exist whether or not it runs, so one checkpoint loads either way
         # (and a .keras file's weights find their layers when it is loaded).
+        side = self.size or 64
         if not self.to_weights.built:
-            side = self.size or 64
             self.predict_crf_weights(keras.KerasTensor((1, side, side, 3), dtype="float32"))
+        for member in self.other_members:  # called, so that their weights' paths carry their names
+            if not member.built:
+                member(keras.KerasTensor((1, side, side, 3), dtype="float32"))
         super().build(input_shape)
 
-    def call(self, dequantized):
+    def curve(self, dequantized):
+        """``[B, H, W, 3] -> [B, 1024]``: the inverse curve of each image (the fixed curve, or the
+        mean of the members' estimates), without applying it."""
         images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
         if not self.estimates_curve:  # one fixed curve for every photo
-            inverse_crf = ops.broadcast_to(ops.convert_to_tensor(self._fixed)[None], (ops.shape(images)[0],
-                                                                                      crf.CURVE_SAMPLES))
-            return {"inverse_crf": inverse_crf, "linear": crf.apply_curve(images, inverse_crf)}
-        crf_weights = self.predict_crf_weights(images)
-        inverse_crf, linear = self.inverse_crf(crf_weights, images)
-        return {"inverse_crf": inverse_crf, "linear": linear}
+            return ops.broadcast_to(ops.convert_to_tensor(self._fixed)[None], (ops.shape(images)[0],
+                                                                               crf.CURVE_SAMPLES))
+        small = self._resized(images)
+        curves = [member.inverse_crf.inverse_crf(member.predict_crf_weights(images, small))
+                  for member in self.members()]
+        return curves[0] if len(curves) == 1 else ops.mean(ops.stack(curves), axis=0)
+
+    def call(self, dequantized):
+        inverse_crf = self.curve(dequantized)
+        images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        return {"inverse_crf": inverse_crf, "linear": crf.apply_curve(images, inverse_crf)}
 
     def get_config(self):
         config = super().get_config()
@@ -170,5 +207,6 @@ class LinearizationNet(keras.Model):
                       histogram_bins=list(self.histogram_bins), crf_weights=self.crf_weights,
                       curve_shrinkage=self.curve_shrinkage, curve_basis=self.curve_basis,
                       fixed_curve=self.fixed_curve, windows=self.windows, window_size=self.window_size,
-                      shrink_toward=self.shrink_toward, shrink_toward_share=self.shrink_toward_share)
+                      shrink_toward=self.shrink_toward, shrink_toward_share=self.shrink_toward_share,
+                      ensemble_size=self.ensemble_size)
         return config

@@ -60,6 +60,7 @@ class SingleHDR(keras.Model):
         linearization_window_size: int = 64,
         curve_shrink_toward: str | None = None,
         curve_shrink_toward_share: float = 1.0,
+        linearization_ensemble_size: int = 1,
         hallucination_filters=(64, 128, 256, 512, 512),
         hallucination_convs=(2, 2, 3, 3, 3),
         gamma: float = DEFAULT_GAMMA,
@@ -78,8 +79,8 @@ class SingleHDR(keras.Model):
         self.linearization = LinearizationNet(linearization_size, linearization_stem_filters, linearization_stages,
                                               histogram_bins, crf_weights, curve_shrinkage, curve_basis,
                                               fixed_curve, linearization_windows, linearization_window_size,
-                                              curve_shrink_toward, curve_shrink_toward_share, dtype="float32",
-                                              name="linearization")
+                                              curve_shrink_toward, curve_shrink_toward_share,
+                                              linearization_ensemble_size, dtype="float32", name="linearization")
         self.hallucination = HallucinationNet(hallucination_filters, hallucination_convs, gamma, dtype="float32",
                                               name="hallucination")
         self.refinement = RefinementNet(refinement_filters, refinement_kernel_sizes, gamma, dtype="float32",
@@ -135,6 +136,7 @@ class SingleHDR(keras.Model):
             linearization_window_size=linearization["window_size"],
             curve_shrink_toward=linearization["shrink_toward"],
             curve_shrink_toward_share=linearization["shrink_toward_share"],
+            linearization_ensemble_size=linearization["ensemble_size"],
             hallucination_filters=hallucination["filters"],
             hallucination_convs=hallucination["convs"],
             gamma=hallucination["gamma"],

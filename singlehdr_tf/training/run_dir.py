@@ -11,6 +11,7 @@ from typing import Any
 import keras
 import yaml
 
+from singlehdr_tf.data import DataConfig
 from singlehdr_tf.errors import SingleHDRError
 from singlehdr_tf.io import atomic_write
 from singlehdr_tf.loading import MODEL_CONFIG_FILE
@@ -21,6 +22,13 @@ BEST_LINEARIZATION_FILE = "best_linearization.weights.h5"
 METRICS_FILE = "metrics.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 TENSORBOARD_DIR = "tensorboard"
+
+
+def held_out_of(config: dict[str, Any]) -> tuple[int, int]:
+    """``(validation.holdout_files, data.held_out_dorf_curves)`` of a run's stored config (a
+    ``config.yaml`` as loaded): the training scenes and DoRF curves the run never trained on."""
+    return (int(config.get("validation", {}).get("holdout_files", 0)),
+            DataConfig.from_dict(config.get("data", {})).held_out_dorf_curves)
 
 
 def _resolved(config: TrainConfig) -> dict[str, Any]:
