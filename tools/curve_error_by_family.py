@@ -6,8 +6,9 @@ curves win and lose. For held-out training scenes (``sets/held_out_*``, see
     python tools/curve_error_by_family.py runs/lite_modern sets/held_out_modern sets/held_out_dorf \
         [--out release/logs/curve_error_by_family.json]
 
-A run folder is read from its latest checkpoint tensor by tensor into the current ``lite`` model,
-so runs whose other networks changed shape since can still be measured.
+The model is loaded as it was trained or exported (``singlehdr_tf.loading.load_model``) and each
+shrinkage ``s`` blends its curve toward its own fallback (``curve_shrink_toward``); an ensemble's
+curve is the mean of its members' (:meth:`singlehdr_tf.models.LinearizationNet.curve`).
 """
 
 from __future__ import annotations
@@ -18,20 +19,17 @@ import pathlib
 
 import numpy as np
 
+from singlehdr_tf import loading
 from singlehdr_tf.evaluation import baselines, report
 from singlehdr_tf.io import write_json
-from singlehdr_tf.layers import InverseCRF
-from singlehdr_tf.loading import read_weights
-from singlehdr_tf.models import build_model, copy_matching_weights
+from singlehdr_tf.models import rebuild_model
 
 SHRINKAGES = (1.0, 0.8, 0.6, 0.4, 0.0)
 
 
 def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
-    model = build_model("lite")
-    model(np.zeros((1, 32, 32, 3), np.float32))
-    copy_matching_weights(read_weights(model_spec), model)
-    linearization = model.linearization
+    model = loading.load_model(model_spec)
+    blended = {s: rebuild_model(model, curve_shrinkage=s).linearization for s in SHRINKAGES}
     fixed = baselines.fixed_inverse_curves()
     result = {}
     for set_dir in set_dirs:
@@ -39,11 +37,10 @@ def measure(model_spec: str, set_dirs: list[pathlib.Path]) -> dict:
         for entry in report.load_manifest(set_dir)["samples"]:
             sample = report.load_sample(set_dir, entry)
             dequantized = model.dequantization(sample["ldr"][None], training=False)
-            weights = np.asarray(linearization.predict_crf_weights(dequantized))
             row = errors.setdefault(entry["curve"].get("family", "dorf"), {})
-            for s in SHRINKAGES:
-                curve = InverseCRF(linearization.crf_weights, s, linearization.curve_basis).inverse_crf(weights)
-                row.setdefault(f"s={s}", []).append(float(np.mean((np.asarray(curve)[0] - sample["inverse_crf"]) ** 2)))
+            for s, linearization in blended.items():
+                curve = np.asarray(linearization.curve(dequantized))[0]
+                row.setdefault(f"s={s}", []).append(float(np.mean((curve - sample["inverse_crf"]) ** 2)))
             for name, curve in fixed.items():
                 row.setdefault(name, []).append(float(np.mean((curve - sample["inverse_crf"]) ** 2)))
         result[str(set_dir)] = {family: {name: float(np.mean(values)) for name, values in row.items()}
