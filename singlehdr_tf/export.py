@@ -253,19 +253,32 @@ def _network_of(tensor_name: str) -> str:
 
 def _restore_float_weights(quantized: bytes, float32: bytes, networks: tuple[str, ...]) -> bytes:
     """``quantized`` (a dynamic-range flatbuffer) with the int8 weights of ``networks`` replaced by
-    their float32 values from ``float32``, the same graph converted without quantization (tensors
-    matched by name); their kernels then run in float. The converter has no per-layer switch for
-    dynamic-range quantization, so the file is edited with TensorFlow's own TFLite flatbuffer
-    reader and writer (``tensorflow.lite.tools.flatbuffer_utils``) rather than by hand."""
+    their float32 values from ``float32``, the same graph converted without quantization; their
+    kernels then run in float. A weight belongs to the network of the operators that read it (a
+    constant the converter shares between layers, such as the curve basis of an ensemble's
+    members, loses its layer name), and its float32 value is the same input of the operator of the
+    same output in ``float32``. The converter has no per-layer switch for dynamic-range
+    quantization, so the file is edited with TensorFlow's own TFLite flatbuffer reader and writer
+    (``tensorflow.lite.tools.flatbuffer_utils``) rather than by hand."""
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(quantized))
     reference = flatbuffer_utils.read_model_from_bytearray(bytearray(float32))
-    originals = {tensor.name: tensor for tensor in reference.subgraphs[0].tensors}
-    for tensor in model.subgraphs[0].tensors:
-        if tensor.type == schema.TensorType.INT8 and _network_of(tensor.name.decode()) in networks:
-            original = originals[tensor.name]
+    tensors, reference_tensors = model.subgraphs[0].tensors, reference.subgraphs[0].tensors
+    reference_ops = {reference_tensors[op.outputs[0]].name: op for op in reference.subgraphs[0].operators}
+    for op in model.subgraphs[0].operators:
+        output = tensors[op.outputs[0]].name
+        if _network_of(output.decode()) not in networks:
+            continue
+        for position, index in enumerate(op.inputs):
+            tensor = tensors[index] if index >= 0 else None
+            if tensor is None or tensor.type != schema.TensorType.INT8:
+                continue
+            if output not in reference_ops:
+                raise SingleHDRError(f"dynamic-range export: no float32 operator {output.decode()} to restore "
+                                     f"{tensor.name.decode()} from")
+            original = reference_tensors[reference_ops[output].inputs[position]]
             model.buffers[tensor.buffer].data = reference.buffers[original.buffer].data
             tensor.type, tensor.quantization = original.type, original.quantization
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -223,3 +223,13 @@ def test_the_dynamic_range_file_keeps_the_curve_estimator_in_float32(exported, i
     curves = [export.run_tflite(out / name, image)["inverse_crf"]
               for name in ("tiny.tflite", "tiny_dynamic_range.tflite")]
     np.testing.assert_allclose(curves[1], curves[0], atol=1e-6)
+
+
+def test_an_ensembles_shared_curve_basis_stays_float32_in_the_dynamic_range_file(tmp_path, inputs):
+    # The members' curve basis is one constant the converter shares and names by no layer.
+    keras.utils.set_random_seed(3)
+    model = models.build_model({**models.MODEL_CONFIGS["tiny"], "linearization_ensemble_size": 2})
+    export.export_all(model, tmp_path, "pair", 1)
+    curves = [export.run_tflite(tmp_path / name, inputs[0])["inverse_crf"]
+              for name in ("pair.tflite", "pair_dynamic_range.tflite")]
+    np.testing.assert_allclose(curves[1], curves[0], atol=1e-6)
