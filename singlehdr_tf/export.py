@@ -272,9 +272,9 @@ def _restore_float_weights(quantized: bytes, float32: bytes, networks: tuple[str
         if _network_of(output.decode()) not in networks:
             continue
         for position, index in enumerate(op.inputs):
-            tensor = tensors[index] if index >= 0 else None
-            if tensor is None or tensor.type != schema.TensorType.INT8:
+            if index < 0 or tensors[index].type != schema.TensorType.INT8:  # -1: an optional input left out
                 continue
+            tensor = tensors[index]
             if output not in reference_ops:
                 raise SingleHDRError(f"dynamic-range export: no float32 operator {output.decode()} to restore "
                                      f"{tensor.name.decode()} from")

@@ -187,18 +187,23 @@ class LinearizationNet(keras.Model):
     def curve(self, dequantized):
         """``[B, H, W, 3] -> [B, 1024]``: the inverse curve of each image (the fixed curve, or the
         mean of the members' estimates), without applying it."""
-        images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        return self._curve_of(ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0))
+
+    def _curve_of(self, images):
+        """:meth:`curve` of images already float32 in [0, 1]."""
         if not self.estimates_curve:  # one fixed curve for every photo
             return ops.broadcast_to(ops.convert_to_tensor(self._fixed)[None], (ops.shape(images)[0],
                                                                                crf.CURVE_SAMPLES))
         small = self._resized(images)
         curves = [member.inverse_crf.inverse_crf(member.predict_crf_weights(images, small))
                   for member in self.members()]
+        if len(curves) == 1:
+            return curves[0]
         return sum(curves[1:], curves[0]) / len(curves)  # adds, not stack and mean: XNNPACK runs them
 
     def call(self, dequantized):
-        inverse_crf = self.curve(dequantized)
         images = ops.clip(ops.cast(dequantized, "float32"), 0.0, 1.0)
+        inverse_crf = self._curve_of(images)
         return {"inverse_crf": inverse_crf, "linear": crf.apply_curve(images, inverse_crf)}
 
     def get_config(self):
